@@ -1,0 +1,64 @@
+# POSIX make. A user's CFLAGS keep the warnings, which live in WARN.
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+CC = cc
+CFLAGS = -O2 -g
+WARN = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS =
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+BATS = bats
+PROGS = inotifywait inotifywatch
+
+all: $(PROGS)
+
+inotifywait: inotifywait.o common.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ inotifywait.o common.o
+
+inotifywatch: inotifywatch.o common.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ inotifywatch.o common.o
+
+inotifywait.o: inotifywait.c common.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c inotifywait.c
+
+inotifywatch.o: inotifywatch.c common.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c inotifywatch.c
+
+common.o: common.c common.h
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c common.c
+
+check: all
+	$(BATS) tests
+
+# The same suite against inotify-tools; deliberate differences are skipped.
+check-reference:
+	IW=/usr/bin/inotifywait IWATCH=/usr/bin/inotifywatch $(BATS) tests
+
+asan:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" check
+	$(MAKE) clean
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c11 --suppress=missingIncludeSystem *.c
+	clang-tidy --quiet *.c -- $(WARN) $(CPPFLAGS)
+	mandoc -Tlint -W warning docs/inotifywait.1 docs/inotifywatch.1
+
+format:
+	clang-format -i *.c *.h
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	cp docs/inotifywait.1 docs/inotifywatch.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/inotifywait $(DESTDIR)$(BINDIR)/inotifywatch
+	rm -f $(DESTDIR)$(MANDIR)/man1/inotifywait.1 \
+	    $(DESTDIR)$(MANDIR)/man1/inotifywatch.1
+
+clean:
+	rm -f $(PROGS) *.o
+
+.PHONY: all check check-reference asan lint format install uninstall clean

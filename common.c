@@ -1,0 +1,1025 @@
+/*
+ * The parts inotifywait and inotifywatch share.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+/* Room for at least one event with the longest name, and many more. */
+#define EVENT_BUF_SIZE	(64 * 1024)
+
+static int use_syslog;
+
+void
+msg_syslog(const char *ident)
+{
+	openlog(ident, LOG_CONS | LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	use_syslog = 1;
+}
+
+static void
+vmsg(const char *fmt, va_list ap)
+{
+	if (use_syslog) {
+		vsyslog(LOG_INFO, fmt, ap);
+		return;
+	}
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(EXIT_ERROR);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		die("Out of memory");
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (p == NULL)
+		die("Out of memory");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	return memcpy(xmalloc(len), s, len);
+}
+
+/*
+ * Event names, in the order a mask is printed. CLOSE and MOVE are only
+ * accepted on input; CLOSE is also printed after either close bit, as
+ * the reference does.
+ */
+static const struct {
+	const char	*name;
+	uint32_t	 mask;
+} event_names[] = {
+	{ "ACCESS", IN_ACCESS },
+	{ "MODIFY", IN_MODIFY },
+	{ "ATTRIB", IN_ATTRIB },
+	{ "CLOSE_WRITE", IN_CLOSE_WRITE },
+	{ "CLOSE_NOWRITE", IN_CLOSE_NOWRITE },
+	{ "OPEN", IN_OPEN },
+	{ "MOVED_FROM", IN_MOVED_FROM },
+	{ "MOVED_TO", IN_MOVED_TO },
+	{ "CREATE", IN_CREATE },
+	{ "DELETE", IN_DELETE },
+	{ "DELETE_SELF", IN_DELETE_SELF },
+	{ "UNMOUNT", IN_UNMOUNT },
+	{ "Q_OVERFLOW", IN_Q_OVERFLOW },
+	{ "IGNORED", IN_IGNORED },
+	{ "CLOSE", IN_CLOSE },
+	{ "MOVE_SELF", IN_MOVE_SELF },
+	{ "ISDIR", IN_ISDIR },
+	{ "ONESHOT", IN_ONESHOT },
+	{ "MOVE", IN_MOVE },
+	{ "ALL_EVENTS", IN_ALL_EVENTS },
+};
+#define N_PRINTED	18	/* the entries above MOVE are printed */
+
+/*
+ * Parses a comma-separated list of event names, any case. Empty names
+ * are skipped (the reference turned the whole list into "all events").
+ * Returns -1 if a name is unknown.
+ */
+int
+event_list_parse(const char *list, uint32_t *mask)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; len > 0 && i < sizeof(event_names) /
+		    sizeof(event_names[0]); i++)
+			if (strlen(event_names[i].name) == len &&
+			    strncasecmp(p, event_names[i].name, len) == 0)
+				break;
+		if (len > 0) {
+			if (i == sizeof(event_names) / sizeof(event_names[0]))
+				return -1;
+			*mask |= event_names[i].mask;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Writes the names of the events in mask, separated by sep; returns the length. */
+size_t
+event_mask_format(uint32_t mask, char sep, char *buf)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < N_PRINTED; i++) {
+		size_t n;
+
+		if ((mask & event_names[i].mask) == 0)
+			continue;
+		if (len > 0)
+			buf[len++] = sep;
+		n = strlen(event_names[i].name);
+		memcpy(buf + len, event_names[i].name, n);
+		len += n;
+	}
+	if (len == 0)
+		len = (size_t)snprintf(buf, EVENT_TEXT_MAX, "0x%08x", mask);
+	buf[len] = '\0';
+	return len;
+}
+
+/*
+ * -t: a whole number of seconds. The texts are the reference's; unlike
+ * it, a negative value is refused rather than wrapped to 136 years.
+ */
+static void
+timeout_parse(const char *arg, unsigned long *seconds)
+{
+	char *end;
+	long v;
+
+	if (*arg == '\0')
+		die("The provided value is not a valid timeout value.\n"
+		    "Please specify a long int value.");
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0)
+		die("Something went wrong with the timeout value you "
+		    "provided.\n%s", strerror(errno));
+	if (*end != '\0' || v < 0)
+		die("'%s' is not a valid timeout value.\n"
+		    "Please specify a long int value.", arg);
+	*seconds = (unsigned long)v;
+}
+
+/* Handles an option both tools share; returns 0 if c is not one. */
+int
+common_opt(struct common_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'e': {
+		uint32_t mask;
+
+		if (event_list_parse(arg, &mask) < 0)
+			die("'%s' is not a valid event!  Run with the "
+			    "'--help' option to see a list of events.", arg);
+		o->events |= mask;
+		break;
+	}
+	case 'r':
+		o->recursive = 1;
+		break;
+	case 'P':
+		o->no_dereference = 1;
+		break;
+	case 't':
+		timeout_parse(arg, &o->timeout);
+		break;
+	case 'I':
+	case 'F':
+	case 'S':
+		/* inotify is the only back end; accepted for compatibility. */
+		break;
+	case OPT_FROMFILE:
+		if (o->fromfile != NULL)
+			die("Multiple --fromfile options given.");
+		o->fromfile = arg;
+		break;
+	case OPT_EXCLUDE:
+	case OPT_EXCLUDEI:
+		o->exclude = arg;
+		o->exclude_icase = c == OPT_EXCLUDEI;
+		if (c == OPT_EXCLUDE)
+			o->n_exclude++;
+		else
+			o->n_excludei++;
+		break;
+	case OPT_INCLUDE:
+	case OPT_INCLUDEI:
+		o->include = arg;
+		o->include_icase = c == OPT_INCLUDEI;
+		if (c == OPT_INCLUDE)
+			o->n_include++;
+		else
+			o->n_includei++;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* Only one pattern can filter events. */
+void
+common_opts_check(const struct common_opts *o)
+{
+	if (o->n_exclude > 0 && o->n_excludei > 0)
+		die("--exclude and --excludei cannot both be specified.");
+	if (o->n_include > 0 && o->n_includei > 0)
+		die("--include and --includei cannot both be specified.");
+	if (o->exclude != NULL && o->include != NULL)
+		die("include and exclude regexp cannot both be specified.");
+}
+
+static void
+list_push(char ***list, size_t *n, const char *s)
+{
+	if ((*n & (*n - 1)) == 0)
+		*list = xrealloc(*list, (*n ? *n * 2 : 16) * sizeof(**list));
+	(*list)[(*n)++] = xstrdup(s);
+}
+
+static void
+path_list_add(struct path_list *pl, const char *arg)
+{
+	if (arg[0] == '\0' || strcmp(arg, "@") == 0)
+		return;
+	if (arg[0] == '@')
+		list_push(&pl->excludes, &pl->nexcludes, arg + 1);
+	else
+		list_push(&pl->paths, &pl->npaths, arg);
+}
+
+/*
+ * --fromfile: one path a line, kept byte for byte but for the newline.
+ * A file that cannot be opened is reported and the command line used.
+ */
+static void
+path_list_read(struct path_list *pl, const char *file)
+{
+	FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (fp == NULL) {
+		fprintf(stderr, "Couldn't open %s: %s\n", file,
+		    strerror(errno));
+		return;
+	}
+	while ((len = getline(&line, &cap, fp)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		path_list_add(pl, line);
+	}
+	free(line);
+	if (fp != stdin)
+		fclose(fp);
+}
+
+void
+path_list_build(struct path_list *pl, const char *fromfile, char **argv,
+    int argc)
+{
+	int i;
+
+	memset(pl, 0, sizeof(*pl));
+	if (fromfile != NULL)
+		path_list_read(pl, fromfile);
+	for (i = 0; i < argc; i++)
+		path_list_add(pl, argv[i]);
+	if (pl->npaths == 0)
+		die("No files specified to watch!");
+}
+
+void
+outbuf_reserve(struct outbuf *ob, size_t extra)
+{
+	if (ob->cap - ob->len > extra)
+		return;
+	while (ob->cap - ob->len <= extra)
+		ob->cap = ob->cap ? ob->cap * 2 : 4096;
+	ob->data = xrealloc(ob->data, ob->cap);
+}
+
+void
+outbuf_add(struct outbuf *ob, const void *p, size_t n)
+{
+	outbuf_reserve(ob, n);
+	memcpy(ob->data + ob->len, p, n);
+	ob->len += n;
+	ob->data[ob->len] = '\0';
+}
+
+void
+outbuf_addc(struct outbuf *ob, char c)
+{
+	outbuf_reserve(ob, 1);
+	ob->data[ob->len++] = c;
+	ob->data[ob->len] = '\0';
+}
+
+void
+outbuf_adds(struct outbuf *ob, const char *s)
+{
+	outbuf_add(ob, s, strlen(s));
+}
+
+/* Writes all that is buffered; -1 with errno set if fd refused it. */
+int
+outbuf_flush(struct outbuf *ob, int fd)
+{
+	size_t off = 0;
+
+	while (off < ob->len) {
+		ssize_t n = write(fd, ob->data + off, ob->len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+				poll(&p, 1, -1);
+				continue;
+			}
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	ob->len = 0;
+	return 0;
+}
+
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The poll(2) timeout for a deadline; -1 when there is none. */
+int
+poll_timeout(long long deadline)
+{
+	long long left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+void
+err_watch_limit(const char *path)
+{
+	msg("Failed to watch %s; upper limit on inotify watches reached!",
+	    path);
+	msg("Please increase the amount of inotify watches allowed per user "
+	    "via `/proc/sys/fs/inotify/max_user_watches'.");
+}
+
+/* The wd index: open addressing with linear probing. */
+
+static size_t
+hash_slot(const struct watch_table *t, int wd)
+{
+	return ((unsigned)wd * 2654435761u) & (t->hash_cap - 1);
+}
+
+static int
+hash_find(const struct watch_table *t, int wd)
+{
+	size_t i;
+
+	if (t->hash_cap == 0)
+		return -1;
+	for (i = hash_slot(t, wd); t->hash[i] != 0;
+	    i = (i + 1) & (t->hash_cap - 1))
+		if (t->w[t->hash[i] - 1].wd == wd)
+			return t->hash[i] - 1;
+	return -1;
+}
+
+static void hash_insert(struct watch_table *t, int idx);
+
+static void
+hash_grow(struct watch_table *t)
+{
+	int *old = t->hash;
+	size_t i, old_cap = t->hash_cap;
+
+	t->hash_cap = old_cap ? old_cap * 2 : 64;
+	t->hash = xmalloc(t->hash_cap * sizeof(*t->hash));
+	memset(t->hash, 0, t->hash_cap * sizeof(*t->hash));
+	t->hash_used = 0;
+	for (i = 0; i < old_cap; i++)
+		if (old[i] != 0)
+			hash_insert(t, old[i] - 1);
+	free(old);
+}
+
+static void
+hash_insert(struct watch_table *t, int idx)
+{
+	size_t i;
+
+	if ((t->hash_used + 1) * 2 > t->hash_cap)
+		hash_grow(t);
+	for (i = hash_slot(t, t->w[idx].wd); t->hash[i] != 0;
+	    i = (i + 1) & (t->hash_cap - 1))
+		;
+	t->hash[i] = idx + 1;
+	t->hash_used++;
+}
+
+/* Removes by shifting back the entries after it, so no tombstones pile up. */
+static void
+hash_remove(struct watch_table *t, int wd)
+{
+	size_t i, j, k;
+
+	if (t->hash_cap == 0)
+		return;
+	for (i = hash_slot(t, wd); t->hash[i] != 0;
+	    i = (i + 1) & (t->hash_cap - 1))
+		if (t->w[t->hash[i] - 1].wd == wd)
+			break;
+	if (t->hash[i] == 0)
+		return;
+	t->hash[i] = 0;
+	t->hash_used--;
+	for (j = (i + 1) & (t->hash_cap - 1); t->hash[j] != 0;
+	    j = (j + 1) & (t->hash_cap - 1)) {
+		k = hash_slot(t, t->w[t->hash[j] - 1].wd);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			t->hash[i] = t->hash[j];
+			t->hash[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* The watch tree. */
+
+static int
+node_new(struct watcher *wt, int parent, const char *name, size_t len)
+{
+	struct watch_table *t = &wt->table;
+	struct watch *w;
+	int idx;
+
+	if (t->nfree > 0) {
+		idx = t->free_slots[--t->nfree];
+	} else {
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 64;
+			t->w = xrealloc(t->w, t->cap * sizeof(*t->w));
+		}
+		idx = (int)t->n++;
+	}
+	w = &t->w[idx];
+	memset(w, 0, sizeof(*w));
+	w->wd = -1;
+	w->parent = parent;
+	w->first_child = -1;
+	w->next_sibling = -1;
+	w->name = xmalloc(len + 1);
+	memcpy(w->name, name, len);
+	w->name[len] = '\0';
+	if (parent >= 0) {
+		w->next_sibling = t->w[parent].first_child;
+		t->w[parent].first_child = idx;
+		t->w[parent].nchildren++;
+	}
+	return idx;
+}
+
+static void
+node_unlink(struct watch_table *t, int idx)
+{
+	int parent = t->w[idx].parent;
+	int *link;
+
+	if (parent < 0)
+		return;
+	for (link = &t->w[parent].first_child; *link != idx;
+	    link = &t->w[*link].next_sibling)
+		;
+	*link = t->w[idx].next_sibling;
+	t->w[parent].nchildren--;
+	t->w[idx].parent = -1;
+}
+
+/*
+ * Frees a watch the kernel no longer holds, once no child needs its name,
+ * and then any parent left in the same state.
+ */
+static void
+node_release(struct watcher *wt, int idx)
+{
+	struct watch_table *t = &wt->table;
+
+	while (idx >= 0) {
+		struct watch *w = &t->w[idx];
+		int parent = w->parent;
+
+		if (w->wd >= 0 || w->nchildren > 0 ||
+		    (wt->keep_dropped && w->first_wd > 0))
+			return;
+		node_unlink(t, idx);
+		free(w->name);
+		w->name = NULL;
+		if (t->nfree == t->n || (t->nfree & (t->nfree - 1)) == 0)
+			t->free_slots = xrealloc(t->free_slots,
+			    (t->nfree ? t->nfree * 2 : 16) *
+			    sizeof(*t->free_slots));
+		t->free_slots[t->nfree++] = idx;
+		idx = parent;
+	}
+}
+
+/* The kernel dropped the watch (IN_IGNORED) or never gave it. */
+static void
+node_drop(struct watcher *wt, int idx)
+{
+	struct watch *w = &wt->table.w[idx];
+
+	if (w->wd >= 0) {
+		hash_remove(&wt->table, w->wd);
+		w->wd = -1;
+		wt->table.live--;
+	}
+	w->gone = 1;
+	node_release(wt, idx);
+}
+
+static int
+node_child(const struct watch_table *t, int parent, const char *name)
+{
+	int c;
+
+	for (c = t->w[parent].first_child; c >= 0; c = t->w[c].next_sibling)
+		if (!t->w[c].gone && strcmp(t->w[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
+/*
+ * Asks the kernel to watch path for node idx. When the kernel answers
+ * with a wd that is already ours (the same inode under another name),
+ * the first name stays and the new node goes.
+ */
+static int
+node_watch(struct watcher *wt, int idx, const char *path)
+{
+	struct watch_table *t = &wt->table;
+	int wd = inotify_add_watch(wt->fd, path, wt->mask);
+
+	if (wd < 0)
+		return errno;
+	if (hash_find(t, wd) >= 0) {
+		node_drop(wt, idx);
+		return 0;
+	}
+	t->w[idx].wd = wd;
+	t->w[idx].first_wd = wd;
+	t->w[idx].gone = 0;
+	t->live++;
+	hash_insert(t, idx);
+	return 0;
+}
+
+/*
+ * The path of a watch: its parent's path, its name and a slash. Points
+ * into a scratch buffer that the next call overwrites.
+ */
+static void
+path_append(struct watcher *wt, int idx)
+{
+	const struct watch *w = &wt->table.w[idx];
+
+	if (w->parent >= 0) {
+		path_append(wt, w->parent);
+		outbuf_adds(&wt->scratch, w->name);
+		outbuf_addc(&wt->scratch, '/');
+	} else {
+		outbuf_adds(&wt->scratch, w->name);
+	}
+}
+
+const char *
+watch_path(struct watcher *wt, int idx, size_t *len)
+{
+	wt->scratch.len = 0;
+	outbuf_reserve(&wt->scratch, 256);
+	wt->scratch.data[0] = '\0';
+	if (idx >= 0)
+		path_append(wt, idx);
+	if (len != NULL)
+		*len = wt->scratch.len;
+	return wt->scratch.data;
+}
+
+size_t
+watcher_table_size(const struct watcher *wt)
+{
+	return wt->table.n;
+}
+
+/*
+ * An @PATH exclusion matches a directory whose path, without its final
+ * slash, equals the operand without one final slash.
+ */
+static int
+excluded(const struct watcher *wt, const char *dir, size_t len)
+{
+	size_t i;
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	for (i = 0; i < wt->nexcludes; i++) {
+		const char *x = wt->excludes[i];
+		size_t xlen = strlen(x);
+
+		if (xlen > 1 && x[xlen - 1] == '/')
+			xlen--;
+		if (xlen == len && memcmp(x, dir, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names of the subdirectories of path, one after another with their
+ * NULs, read before any of them is walked so that a deep tree does not
+ * hold a descriptor per level. Symbolic links are never followed.
+ */
+static int
+subdirs_read(const char *path, struct outbuf *names)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL)
+		return errno;
+	names->len = 0;
+	while ((de = readdir(d)) != NULL) {
+		unsigned char type = de->d_type;
+
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		}
+		if (type == DT_DIR)
+			outbuf_add(names, de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Watches the directory path (ending in '/') for node idx and every
+ * directory below it. Subdirectories are watched first, as the
+ * reference does, so that the walk's own reads of them are not reported
+ * and watch descriptors come in the same order. Returns 0 or an errno.
+ */
+static int
+walk(struct watcher *wt, struct outbuf *path, int idx)
+{
+	struct outbuf names = { 0 };
+	size_t off;
+	int err = subdirs_read(path->data, &names);
+
+	for (off = 0; err == 0 && off < names.len;
+	    off += strlen(names.data + off) + 1) {
+		const char *name = names.data + off;
+		size_t plen = path->len;
+		int child;
+
+		outbuf_adds(path, name);
+		if (excluded(wt, path->data, path->len)) {
+			path->len = plen;
+			path->data[plen] = '\0';
+			continue;
+		}
+		outbuf_addc(path, '/');
+		child = node_new(wt, idx, name, strlen(name));
+		err = walk(wt, path, child);
+		path->len = plen;
+		path->data[plen] = '\0';
+		if (err != 0) {
+			node_drop(wt, child);
+			/* Gone or closed to us since it was listed: skip it. */
+			if (err == EACCES || err == ENOENT || err == ELOOP ||
+			    err == ENOTDIR)
+				err = 0;
+		}
+	}
+	free(names.data);
+	if (err != 0)
+		return err;
+	return node_watch(wt, idx, path->data);
+}
+
+/*
+ * Watches one operand. A directory's name gets a trailing slash, as the
+ * reference prints it; under -r a directory is watched with all below it.
+ * Returns 0 or an errno.
+ */
+int
+watcher_add(struct watcher *wt, const char *path, int recursive)
+{
+	struct outbuf name = { 0 };
+	struct stat st;
+	size_t len = strlen(path);
+	int idx, err;
+
+	outbuf_adds(&name, path);
+	if (recursive) {
+		if (path[len - 1] != '/')
+			outbuf_addc(&name, '/');
+		idx = node_new(wt, -1, name.data, name.len);
+		err = walk(wt, &name, idx);
+		if (err != ENOTDIR) {
+			if (err != 0)
+				node_drop(wt, idx);
+			free(name.data);
+			return err;
+		}
+		node_drop(wt, idx);
+		name.len = len;
+		name.data[len] = '\0';
+	}
+	if (path[len - 1] != '/' && lstat(path, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		outbuf_addc(&name, '/');
+	idx = node_new(wt, -1, name.data, name.len);
+	err = node_watch(wt, idx, path);
+	if (err != 0)
+		node_drop(wt, idx);
+	free(name.data);
+	return err;
+}
+
+void
+watcher_init(struct watcher *wt, const struct common_opts *o)
+{
+	memset(wt, 0, sizeof(*wt));
+	wt->pending.watch = -1;
+	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (wt->fd < 0) {
+		int e = errno;
+
+		fprintf(stderr, "Couldn't initialize inotify: %s\n",
+		    strerror(e));
+		if (e == EMFILE)
+			fprintf(stderr, "Try increasing the value of "
+			    "/proc/sys/fs/inotify/max_user_instances\n");
+		exit(EXIT_ERROR);
+	}
+	wt->mask = o->events ? o->events : IN_ALL_EVENTS;
+	if (o->no_dereference)
+		wt->mask |= IN_DONT_FOLLOW;
+	wt->buf = xmalloc(EVENT_BUF_SIZE);
+	if (o->exclude != NULL || o->include != NULL) {
+		int icase = o->exclude ? o->exclude_icase : o->include_icase;
+
+		if (regcomp(&wt->regex, o->exclude ? o->exclude : o->include,
+		    REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0)
+			die("Error in `%s' regular expression.",
+			    o->exclude ? "exclude" : "include");
+		wt->have_regex = 1;
+		wt->regex_include = o->include != NULL;
+	}
+}
+
+/* --exclude and --include look at the watch's path followed by the name. */
+static int
+event_filtered(struct watcher *wt, const struct event *ev)
+{
+	int match;
+
+	if (!wt->have_regex)
+		return 0;
+	watch_path(wt, ev->watch, NULL);
+	outbuf_adds(&wt->scratch, ev->name);
+	match = regexec(&wt->regex, wt->scratch.data, 0, NULL, 0) == 0;
+	return wt->regex_include ? !match : match;
+}
+
+/* A new directory appeared under watch parent: watch it and all below. */
+static void
+tree_add_dir(struct watcher *wt, int parent, const char *name)
+{
+	struct outbuf path = { 0 };
+	size_t len;
+	const char *base = watch_path(wt, parent, &len);
+	int idx, err;
+
+	outbuf_add(&path, base, len);
+	outbuf_adds(&path, name);
+	if (excluded(wt, path.data, path.len)) {
+		free(path.data);
+		return;
+	}
+	outbuf_addc(&path, '/');
+	idx = node_new(wt, parent, name, strlen(name));
+	err = walk(wt, &path, idx);
+	if (err != 0) {
+		node_drop(wt, idx);
+		/* Already gone again: its DELETE follows. */
+		if (err == ENOSPC)
+			err_watch_limit(path.data);
+		else if (err != ENOENT)
+			msg("Couldn't watch new directory %s: %s", path.data,
+			    strerror(err));
+	}
+	free(path.data);
+}
+
+/* Stops watching a directory that left the tree, and all below it. */
+static void
+tree_remove(struct watcher *wt, int idx)
+{
+	struct watch *w = &wt->table.w[idx];
+	int c;
+
+	w->gone = 1;
+	for (c = w->first_child; c >= 0; c = wt->table.w[c].next_sibling)
+		tree_remove(wt, c);
+	/* The kernel confirms with IN_IGNORED, which frees the entry. */
+	if (wt->table.w[idx].wd >= 0)
+		inotify_rm_watch(wt->fd, wt->table.w[idx].wd);
+}
+
+/* A MOVED_FROM with no MOVED_TO in the queue: the directory left. */
+static void
+pending_resolve(struct watcher *wt)
+{
+	if (wt->pending.watch >= 0)
+		tree_remove(wt, wt->pending.watch);
+	wt->pending.watch = -1;
+}
+
+static void
+tree_move(struct watcher *wt, int idx, int parent, const char *name)
+{
+	struct watch_table *t = &wt->table;
+	int old = node_child(t, parent, name);
+
+	/* A directory renamed over an empty one replaces it. */
+	if (old >= 0 && old != idx)
+		t->w[old].gone = 1;
+	node_unlink(t, idx);
+	free(t->w[idx].name);
+	t->w[idx].name = xstrdup(name);
+	t->w[idx].parent = parent;
+	t->w[idx].next_sibling = t->w[parent].first_child;
+	t->w[parent].first_child = idx;
+	t->w[parent].nchildren++;
+}
+
+/*
+ * Keeps the tree in step with the directory events: new and moved-in
+ * directories are watched, renames re-parent one entry, and directories
+ * that left are unwatched. A rename is its MOVED_FROM and MOVED_TO with
+ * the same cookie, which the kernel queues together.
+ */
+static void
+tree_follow(struct watcher *wt, const struct event *ev)
+{
+	struct watch_table *t = &wt->table;
+	int child;
+
+	if (ev->watch < 0 || t->w[ev->watch].wd < 0 ||
+	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
+		return;
+	if (ev->mask & IN_MOVED_FROM) {
+		pending_resolve(wt);
+		child = node_child(t, ev->watch, ev->name);
+		if (child >= 0) {
+			wt->pending.watch = child;
+			wt->pending.cookie = ev->cookie;
+		}
+	} else if (ev->mask & IN_MOVED_TO) {
+		if (wt->pending.watch >= 0 &&
+		    wt->pending.cookie == ev->cookie) {
+			tree_move(wt, wt->pending.watch, ev->watch, ev->name);
+			wt->pending.watch = -1;
+		} else {
+			tree_add_dir(wt, ev->watch, ev->name);
+		}
+	} else if (ev->mask & IN_CREATE) {
+		tree_add_dir(wt, ev->watch, ev->name);
+	} else if (ev->mask & IN_DELETE) {
+		child = node_child(t, ev->watch, ev->name);
+		if (child >= 0)
+			t->w[child].gone = 1;
+	}
+}
+
+/*
+ * One read(2) of the queue. Each event goes to fn unless the filters
+ * drop it; the tree follows every event, filtered or not.
+ */
+int
+events_read(struct watcher *wt, event_fn fn, void *arg)
+{
+	ssize_t n = read(wt->fd, wt->buf, EVENT_BUF_SIZE);
+	ssize_t off = 0;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return 0;
+	while (off < n) {
+		struct inotify_event *ie;
+		struct event ev;
+
+		ie = (struct inotify_event *)(void *)(wt->buf + off);
+		off += (ssize_t)(sizeof(*ie) + ie->len);
+		ev.watch = ie->wd >= 0 ? hash_find(&wt->table, ie->wd) : -1;
+		ev.mask = ie->mask;
+		ev.cookie = ie->cookie;
+		ev.name = ie->len > 0 ? ie->name : "";
+		if (!event_filtered(wt, &ev) && fn(wt, &ev, arg) != 0)
+			return 2;
+		if (wt->follow_tree)
+			tree_follow(wt, &ev);
+		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
+			if (wt->pending.watch == ev.watch)
+				wt->pending.watch = -1;
+			node_drop(wt, ev.watch);
+		}
+	}
+	return 1;
+}
+
+/* Reads until the queue is empty; returns as events_read does. */
+int
+events_drain(struct watcher *wt, event_fn fn, void *arg)
+{
+	int r, any = 0;
+
+	while ((r = events_read(wt, fn, arg)) == 1)
+		any = 1;
+	if (r == 0) {
+		/* The queue is empty, so no MOVED_TO is coming. */
+		pending_resolve(wt);
+		return any;
+	}
+	return r;
+}

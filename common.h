@@ -1,0 +1,166 @@
+/*
+ * What inotifywait and inotifywatch share: diagnostics, event names,
+ * options both take, the path list, the output buffer, the watch table
+ * with recursive watching, and the reader of the kernel's event stream.
+ */
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/inotify.h>
+
+#define VERSION "3.22.6.0"
+
+/* Exit statuses, as the reference documents them. */
+#define EXIT_EVENT	0	/* a requested event arrived, or a clean end */
+#define EXIT_ERROR	1	/* an error, or an event not asked for */
+#define EXIT_TIMEOUT	2	/* -t expired with nothing to report */
+
+/* Events the kernel sends whatever the mask asks for. */
+#define EVENT_UNMASKED	(IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED)
+/* Events the recursive bookkeeping needs to see. */
+#define EVENT_TREE	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO)
+
+/* Diagnostics: stderr, or syslog once msg_syslog() was called. */
+void	 msg_syslog(const char *ident);
+void	 msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 die(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+void	*xmalloc(size_t size);
+void	*xrealloc(void *ptr, size_t size);
+char	*xstrdup(const char *s);
+
+/* Event names. */
+#define EVENT_TEXT_MAX	256
+int	 event_list_parse(const char *list, uint32_t *mask);
+size_t	 event_mask_format(uint32_t mask, char sep, char *buf);
+
+/* Long-only options both tools take, as getopt_long codes. */
+enum {
+	OPT_FROMFILE = 256,
+	OPT_EXCLUDE,
+	OPT_EXCLUDEI,
+	OPT_INCLUDE,
+	OPT_INCLUDEI,
+	OPT_VERSION,
+	OPT_TOOL		/* first code free for a tool's own options */
+};
+
+/* Options both tools take. */
+struct common_opts {
+	uint32_t	 events;	/* -e mask, 0 = all */
+	int		 recursive;
+	int		 no_dereference;
+	unsigned long	 timeout;	/* seconds, 0 = none */
+	const char	*fromfile;
+	const char	*exclude;	/* the last --exclude or --excludei */
+	const char	*include;	/* the last --include or --includei */
+	int		 exclude_icase, include_icase;
+	int		 n_exclude, n_excludei, n_include, n_includei;
+};
+
+int	 common_opt(struct common_opts *o, int c, const char *arg);
+void	 common_opts_check(const struct common_opts *o);
+
+/* Paths from --fromfile and the command line; @PATH goes to the excludes. */
+struct path_list {
+	char	**paths;
+	size_t	  npaths;
+	char	**excludes;
+	size_t	  nexcludes;
+};
+
+void	 path_list_build(struct path_list *pl, const char *fromfile,
+	    char **argv, int argc);
+
+/* Output gathered in memory and written in as few write(2)s as possible. */
+struct outbuf {
+	char	*data;
+	size_t	 len, cap;
+};
+
+void	 outbuf_reserve(struct outbuf *ob, size_t extra);
+void	 outbuf_add(struct outbuf *ob, const void *p, size_t n);
+void	 outbuf_addc(struct outbuf *ob, char c);
+void	 outbuf_adds(struct outbuf *ob, const char *s);
+int	 outbuf_flush(struct outbuf *ob, int fd);
+
+/*
+ * One watch. It knows its parent and its own name, so its path is
+ * derived when it is printed and a rename touches one entry. A top-level
+ * watch holds the whole name it was given.
+ */
+struct watch {
+	int		 wd;		/* -1 once the kernel dropped it */
+	int		 parent;	/* index, -1 at the top */
+	int		 first_child, next_sibling;
+	unsigned	 nchildren;
+	int		 first_wd;	/* the wd it was given, 0 if none: set-up order */
+	int		 gone;		/* deleted or moved away: no longer found by name */
+	char		*name;
+};
+
+struct watch_table {
+	struct watch	*w;
+	size_t		 n, cap;
+	int		*free_slots;
+	size_t		 nfree;
+	int		*hash;		/* wd -> index + 1; 0 = empty slot */
+	size_t		 hash_cap, hash_used;
+	size_t		 live;		/* watches the kernel holds for us */
+};
+
+/* A directory that moved away from under a watch, awaiting its MOVED_TO. */
+struct pending_move {
+	uint32_t	 cookie;
+	int		 watch;
+};
+
+struct watcher {
+	int			 fd;		/* the inotify descriptor */
+	uint32_t		 mask;		/* what each watch asks the kernel for */
+	int			 follow_tree;	/* watch new dirs, track renames */
+	int			 keep_dropped;	/* keep dropped watches: their counts matter */
+	struct watch_table	 table;
+	char		       **excludes;
+	size_t			 nexcludes;
+	regex_t			 regex;
+	int			 have_regex, regex_include;
+	struct outbuf		 scratch;	/* derived paths */
+	struct pending_move	 pending;
+	char			*buf;		/* the kernel's event records */
+};
+
+/* A decoded event. */
+struct event {
+	int		 watch;		/* index into the table, -1 if unknown */
+	uint32_t	 mask;
+	uint32_t	 cookie;
+	const char	*name;		/* entry name, "" for the watched object */
+};
+
+void	 watcher_init(struct watcher *wt, const struct common_opts *o);
+int	 watcher_add(struct watcher *wt, const char *path, int recursive);
+const char *watch_path(struct watcher *wt, int idx, size_t *len);
+size_t	 watcher_table_size(const struct watcher *wt);
+
+/*
+ * Reads what the kernel has queued and hands each event that passes the
+ * filters to fn; fn returns non-zero to stop. Returns -1 on a read error,
+ * 0 when the queue was empty, 1 when events were read, 2 when fn stopped.
+ */
+typedef int (*event_fn)(struct watcher *wt, const struct event *ev,
+    void *arg);
+int	 events_read(struct watcher *wt, event_fn fn, void *arg);
+int	 events_drain(struct watcher *wt, event_fn fn, void *arg);
+
+/* Timeouts: a deadline on the monotonic clock, in milliseconds. */
+long long now_ms(void);
+int	 poll_timeout(long long deadline);
+
+void	 err_watch_limit(const char *path);
+
+#endif

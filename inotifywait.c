@@ -1,0 +1,574 @@
+/*
+ * inotifywait: wait for file-system events and print them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+enum {
+	OPT_FORMAT = OPT_TOOL,
+	OPT_NO_NEWLINE,
+	OPT_TIMEFMT,
+};
+
+struct options {
+	struct common_opts	 c;
+	int			 monitor;
+	int			 daemon;
+	int			 quiet;
+	int			 syslog;
+	int			 csv;
+	int			 no_newline;
+	const char		*outfile;
+	const char		*format;
+	const char		*timefmt;
+};
+
+/* A --format string compiled once into a list of steps. */
+enum step_kind { STEP_TEXT, STEP_WATCH, STEP_FILE, STEP_COOKIE,
+	STEP_EVENTS, STEP_TIME };
+
+struct step {
+	enum step_kind	 kind;
+	size_t		 off, len;	/* STEP_TEXT: bytes in format.text */
+	char		 sep;		/* STEP_EVENTS */
+};
+
+struct format {
+	struct step	*steps;
+	size_t		 nsteps;
+	struct outbuf	 text;		/* literal bytes, NULs included */
+	const char	*timefmt;
+	time_t		 time_cached;	/* %T is rendered once a second */
+	struct outbuf	 time_text;
+};
+
+struct printer {
+	const struct options	*opt;
+	struct format		 fmt;
+	struct outbuf		 out;
+	int			 out_fd;
+	uint32_t		 user_mask;
+	int			 got_event;	/* single-event mode: what ended it */
+	int			 status;
+};
+
+static const char help_text[] =
+"inotifywait " VERSION "\n"
+"Wait for events on files and directories, and print them.\n"
+"Usage: inotifywait [ options ] file1 [ file2 ] [ ... ]\n"
+"Options:\n"
+"\t-h|--help     \tPrint this text and exit.\n"
+"\t--version     \tPrint the version and exit.\n"
+"\t@<file>       \tDo not watch <file> (with --recursive).\n"
+"\t--exclude <pattern>\n"
+"\t              \tDrop events whose path matches the POSIX extended\n"
+"\t              \tregular expression <pattern>; the last one counts.\n"
+"\t--excludei <pattern>\n"
+"\t              \tThe same, ignoring case.\n"
+"\t--include <pattern>\n"
+"\t              \tDrop events whose path does not match <pattern>.\n"
+"\t--includei <pattern>\n"
+"\t              \tThe same, ignoring case.\n"
+"\t-m|--monitor  \tKeep printing events instead of exiting after\n"
+"\t              \tthe first one.\n"
+"\t-d|--daemon   \tLike --monitor, in the background, writing events\n"
+"\t              \tto the --outfile; messages go to syslog.\n"
+"\t-P|--no-dereference\n"
+"\t              \tWatch symbolic links themselves, not their targets.\n"
+"\t-r|--recursive\tWatch each directory with everything below it.\n"
+"\t--fromfile <file>\n"
+"\t              \tRead the paths to watch from <file>, one a line;\n"
+"\t              \t`-' reads standard input.\n"
+"\t-o|--outfile <file>\n"
+"\t              \tAppend events to <file> instead of standard output.\n"
+"\t-s|--syslog   \tSend messages to syslog instead of standard error.\n"
+"\t-q|--quiet    \tOnce: print only events. Twice: print nothing.\n"
+"\t--format <fmt>\tPrint each event as <fmt> says (see the manual:\n"
+"\t              \t%w %f %e %Xe %c %T %0 %n %%).\n"
+"\t--no-newline  \tDo not end each --format line with a newline.\n"
+"\t--timefmt <fmt>\tstrftime(3) format for %T in --format.\n"
+"\t-c|--csv      \tPrint events as comma-separated values.\n"
+"\t-t|--timeout <seconds>\n"
+"\t              \tGive up when no event came for <seconds>;\n"
+"\t              \t0 waits for ever.\n"
+"\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
+"\t              \tReport only these events; default: all of them.\n"
+"\n"
+"Exit status:\n"
+"\t0  -  An event that was asked for arrived.\n"
+"\t1  -  An error, or an event that was not asked for (such as\n"
+"\t      delete_self or unmount) arrived.\n"
+"\t2  -  --timeout expired before any event arrived.\n"
+"\n"
+"Events:\n"
+"\taccess\t\tcontents read\n"
+"\tmodify\t\tcontents written\n"
+"\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
+"\tclose_write\tclosed after being open for writing\n"
+"\tclose_nowrite\tclosed after being open read-only\n"
+"\tclose\t\tclosed, either way\n"
+"\topen\t\topened\n"
+"\tmoved_to\tmoved into a watched directory\n"
+"\tmoved_from\tmoved out of a watched directory\n"
+"\tmove\t\tmoved into or out of a watched directory\n"
+"\tmove_self\ta watched file or directory was moved\n"
+"\tcreate\t\tcreated in a watched directory\n"
+"\tdelete\t\tdeleted from a watched directory\n"
+"\tdelete_self\ta watched file or directory was deleted\n"
+"\tunmount\t\tthe file system holding it was unmounted\n";
+
+static const char short_opts[] = "hcmrPqt:de:o:sfIFS";
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "event", required_argument, NULL, 'e' },
+	{ "monitor", no_argument, NULL, 'm' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "filename", no_argument, NULL, 'f' },
+	{ "recursive", no_argument, NULL, 'r' },
+	{ "csv", no_argument, NULL, 'c' },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "syslog", no_argument, NULL, 's' },
+	{ "outfile", required_argument, NULL, 'o' },
+	{ "no-dereference", no_argument, NULL, 'P' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "no-newline", no_argument, NULL, OPT_NO_NEWLINE },
+	{ "timefmt", required_argument, NULL, OPT_TIMEFMT },
+	{ "fromfile", required_argument, NULL, OPT_FROMFILE },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "excludei", required_argument, NULL, OPT_EXCLUDEI },
+	{ "include", required_argument, NULL, OPT_INCLUDE },
+	{ "includei", required_argument, NULL, OPT_INCLUDEI },
+	{ "inotify", no_argument, NULL, 'I' },
+	{ "fanotify", no_argument, NULL, 'F' },
+	{ "filesystem", no_argument, NULL, 'S' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+format_text(struct format *f, const void *p, size_t n)
+{
+	struct step *last = f->nsteps ? &f->steps[f->nsteps - 1] : NULL;
+
+	if (last == NULL || last->kind != STEP_TEXT) {
+		f->steps = xrealloc(f->steps, (f->nsteps + 1) * sizeof(*f->steps));
+		last = &f->steps[f->nsteps++];
+		last->kind = STEP_TEXT;
+		last->off = f->text.len;
+		last->len = 0;
+	}
+	outbuf_add(&f->text, p, n);
+	last->len += n;
+}
+
+static void
+format_step(struct format *f, enum step_kind kind, char sep)
+{
+	f->steps = xrealloc(f->steps, (f->nsteps + 1) * sizeof(*f->steps));
+	f->steps[f->nsteps].kind = kind;
+	f->steps[f->nsteps].sep = sep;
+	f->nsteps++;
+}
+
+/*
+ * Compiles a --format string. %X followed by 'e' prints the events
+ * separated by X; any other unknown directive prints as it stands.
+ * Backslashes have no meaning.
+ */
+static void
+format_compile(struct format *f, const char *s, int newline)
+{
+	while (*s != '\0') {
+		if (*s != '%') {
+			format_text(f, s++, 1);
+			continue;
+		}
+		switch (s[1]) {
+		case '%': format_text(f, "%", 1); break;
+		case '0': format_text(f, "", 1); break;
+		case 'n': format_text(f, "\n", 1); break;
+		case 'w': format_step(f, STEP_WATCH, 0); break;
+		case 'f': format_step(f, STEP_FILE, 0); break;
+		case 'c': format_step(f, STEP_COOKIE, 0); break;
+		case 'e': format_step(f, STEP_EVENTS, ','); break;
+		case 'T': format_step(f, STEP_TIME, 0); break;
+		case '\0':
+			format_text(f, "%", 1);
+			s++;
+			continue;
+		default:
+			if (s[2] == 'e') {
+				format_step(f, STEP_EVENTS, s[1]);
+				s += 3;
+			} else {
+				format_text(f, "%", 1);
+				s++;
+			}
+			continue;
+		}
+		s += 2;
+	}
+	if (newline)
+		format_text(f, "\n", 1);
+}
+
+/* Whether %T is a directive of s (in "%%T" it is not, unlike the reference). */
+static int
+format_uses_time(const char *s)
+{
+	struct format f = { 0 };
+	size_t i;
+	int found = 0;
+
+	format_compile(&f, s, 0);
+	for (i = 0; i < f.nsteps; i++)
+		if (f.steps[i].kind == STEP_TIME)
+			found = 1;
+	free(f.steps);
+	free(f.text.data);
+	return found;
+}
+
+static void
+time_render(struct format *f)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t cap = 256, n = 0;
+
+	if (now == f->time_cached && f->time_text.data != NULL)
+		return;
+	localtime_r(&now, &tm);
+	f->time_text.len = 0;
+	while (*f->timefmt != '\0' && cap <= 65536) {
+		outbuf_reserve(&f->time_text, cap);
+		n = strftime(f->time_text.data, cap, f->timefmt, &tm);
+		if (n > 0)
+			break;
+		cap *= 4;
+	}
+	f->time_text.len = n;
+	f->time_cached = now;
+}
+
+static void
+print_formatted(struct printer *pr, struct watcher *wt, const struct event *ev)
+{
+	struct format *f = &pr->fmt;
+	char text[EVENT_TEXT_MAX];
+	size_t i, len;
+	const char *p;
+
+	for (i = 0; i < f->nsteps; i++) {
+		const struct step *st = &f->steps[i];
+
+		switch (st->kind) {
+		case STEP_TEXT:
+			outbuf_add(&pr->out, f->text.data + st->off, st->len);
+			break;
+		case STEP_WATCH:
+			p = watch_path(wt, ev->watch, &len);
+			outbuf_add(&pr->out, p, len);
+			break;
+		case STEP_FILE:
+			outbuf_adds(&pr->out, ev->name);
+			break;
+		case STEP_COOKIE:
+			len = (size_t)snprintf(text, sizeof(text), "%x",
+			    ev->cookie);
+			outbuf_add(&pr->out, text, len);
+			break;
+		case STEP_EVENTS:
+			len = event_mask_format(ev->mask, st->sep, text);
+			outbuf_add(&pr->out, text, len);
+			break;
+		case STEP_TIME:
+			time_render(f);
+			outbuf_add(&pr->out, f->time_text.data,
+			    f->time_text.len);
+			break;
+		}
+	}
+}
+
+/*
+ * A CSV field is quoted when it holds a quote, a comma, a line break, or
+ * begins or ends with a space; quotes inside are doubled.
+ */
+static void
+csv_field(struct outbuf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return;
+	if (strcspn(s, "\",\n\r") == len && s[0] != ' ' && s[len - 1] != ' ') {
+		outbuf_add(out, s, len);
+		return;
+	}
+	outbuf_addc(out, '"');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"')
+			outbuf_addc(out, '"');
+		outbuf_addc(out, s[i]);
+	}
+	outbuf_addc(out, '"');
+}
+
+static void
+print_csv(struct printer *pr, struct watcher *wt, const struct event *ev)
+{
+	char text[EVENT_TEXT_MAX];
+	size_t len;
+	const char *p = watch_path(wt, ev->watch, &len);
+
+	/* As the reference: an empty watch field goes with its comma. */
+	if (len > 0) {
+		csv_field(&pr->out, p, len);
+		outbuf_addc(&pr->out, ',');
+	}
+	len = event_mask_format(ev->mask, ',', text);
+	csv_field(&pr->out, text, len);
+	outbuf_addc(&pr->out, ',');
+	csv_field(&pr->out, ev->name, strlen(ev->name));
+	outbuf_addc(&pr->out, '\n');
+}
+
+/* Called for every event that passed the filters. */
+static int
+on_event(struct watcher *wt, const struct event *ev, void *arg)
+{
+	struct printer *pr = arg;
+	int wanted = (ev->mask & pr->user_mask) != 0;
+
+	if (wanted && pr->opt->quiet < 2) {
+		if (pr->opt->csv)
+			print_csv(pr, wt, ev);
+		else
+			print_formatted(pr, wt, ev);
+	}
+	pr->got_event = 1;
+	if (!pr->opt->monitor) {
+		pr->status = wanted ? EXIT_EVENT : EXIT_ERROR;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+usage_help(void)
+{
+	fputs(help_text, stdout);
+	exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
+}
+
+static void
+options_parse(struct options *opt, int argc, char **argv)
+{
+	int c, bad = 0;
+
+	while (!bad && (c = getopt_long(argc, argv, short_opts, long_opts,
+	    NULL)) != -1) {
+		if (common_opt(&opt->c, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			usage_help();
+			break;
+		case OPT_VERSION:
+			printf("inotifywait %s\n", VERSION);
+			exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
+		case 'm':
+			opt->monitor = 1;
+			break;
+		case 'd':
+			opt->daemon = 1;
+			opt->monitor = 1;
+			opt->syslog = 1;
+			break;
+		case 'q':
+			opt->quiet++;
+			break;
+		case 's':
+			opt->syslog = 1;
+			break;
+		case 'c':
+			opt->csv = 1;
+			break;
+		case 'o':
+			if (opt->outfile != NULL)
+				die("Multiple --outfile options given.");
+			opt->outfile = optarg;
+			break;
+		case 'f':
+			die("The '--filename' option no longer exists.  The "
+			    "option it enabled in earlier\nversions of "
+			    "inotifywait is now turned on by default.");
+		case OPT_FORMAT:
+			opt->format = optarg;
+			break;
+		case OPT_NO_NEWLINE:
+			opt->no_newline = 1;
+			break;
+		case OPT_TIMEFMT:
+			opt->timefmt = optarg;
+			break;
+		default:
+			/* getopt said what is wrong; the checks still run. */
+			bad = 1;
+			break;
+		}
+	}
+	common_opts_check(&opt->c);
+	if (opt->csv && opt->format != NULL)
+		die("-c and --format cannot both be specified.");
+	if (opt->no_newline && opt->format == NULL)
+		die("--no-newline cannot be specified without --format.");
+	if (opt->timefmt != NULL && opt->format == NULL)
+		die("--timefmt cannot be specified without --format.");
+	if (opt->format != NULL && opt->timefmt == NULL &&
+	    format_uses_time(opt->format))
+		die("%%T is in --format string, but --timefmt was not "
+		    "specified.");
+	if (opt->daemon && opt->outfile == NULL)
+		die("-o must be specified with -d.");
+	if (bad)
+		exit(EXIT_ERROR);
+	if (opt->c.n_exclude > 1)
+		fprintf(stderr, "--exclude: only the last option will be "
+		    "taken into consideration.\n");
+	if (opt->c.n_excludei > 1)
+		fprintf(stderr, "--excludei: only the last option will be "
+		    "taken into consideration.\n");
+}
+
+/*
+ * The format, checked as the reference checks it: a format that prints
+ * nothing for an event with empty names is refused.
+ */
+static void
+printer_init(struct printer *pr, const struct options *opt)
+{
+	struct watcher none = { 0 };
+	struct event ev = { -1, IN_ALL_EVENTS, 0, "" };
+
+	memset(pr, 0, sizeof(*pr));
+	pr->opt = opt;
+	pr->out_fd = STDOUT_FILENO;
+	pr->user_mask = opt->c.events ? opt->c.events : IN_ALL_EVENTS;
+	pr->status = EXIT_ERROR;
+	pr->fmt.timefmt = opt->timefmt ? opt->timefmt : "";
+	format_compile(&pr->fmt, opt->format ? opt->format : "%w %,e %f",
+	    !opt->no_newline);
+	if (opt->format == NULL)
+		return;
+	print_formatted(pr, &none, &ev);
+	if (pr->out.len == 0)
+		die("Something is wrong with your format string.");
+	pr->out.len = 0;
+	free(none.scratch.data);
+}
+
+static void
+output_open(struct printer *pr, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		die("Failed to open output file %s", path);
+	pr->out_fd = fd;
+}
+
+/* Watches every operand; the first failure ends the program. */
+static void
+watches_establish(struct watcher *wt, const struct options *opt,
+    const struct path_list *pl)
+{
+	size_t i;
+
+	if (opt->quiet == 0)
+		msg(opt->c.recursive ? "Setting up watches.  Beware: since -r "
+		    "was given, this may take a while!" : "Setting up watches.");
+	for (i = 0; i < pl->npaths; i++) {
+		int err = watcher_add(wt, pl->paths[i], opt->c.recursive);
+
+		if (err == ENOSPC) {
+			err_watch_limit(pl->paths[i]);
+			exit(EXIT_ERROR);
+		}
+		if (err != 0)
+			die("Couldn't watch %s: %s", pl->paths[i],
+			    strerror(err));
+	}
+	if (opt->quiet == 0)
+		msg("Watches established.");
+}
+
+/* Waits for events until one ends the program or -t expires. */
+static int
+events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout)
+{
+	long long deadline = timeout ? now_ms() + (long long)timeout * 1000 : -1;
+	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
+
+	for (;;) {
+		int r = poll(&pfd, 1, poll_timeout(deadline));
+
+		if (r < 0 && errno != EINTR)
+			die("%s", strerror(errno));
+		if (r == 0)
+			return EXIT_TIMEOUT;
+		pr->got_event = 0;
+		r = events_drain(wt, on_event, pr);
+		if (outbuf_flush(&pr->out, pr->out_fd) < 0)
+			die("%s", strerror(errno));
+		if (r < 0)
+			die("%s", strerror(errno));
+		if (r == 2)
+			return pr->status;
+		if (pr->got_event && timeout)
+			deadline = now_ms() + (long long)timeout * 1000;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	struct watcher wt;
+	struct printer pr;
+	struct path_list pl;
+	int status;
+
+	options_parse(&opt, argc, argv);
+	watcher_init(&wt, &opt.c);
+	printer_init(&pr, &opt);
+	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
+	wt.excludes = pl.excludes;
+	wt.nexcludes = pl.nexcludes;
+	wt.follow_tree = opt.c.recursive && opt.monitor;
+	if (wt.follow_tree)
+		wt.mask |= EVENT_TREE;
+	if (opt.outfile != NULL)
+		output_open(&pr, opt.outfile);
+	if (opt.syslog)
+		msg_syslog("inotifywait");
+
+	watches_establish(&wt, &opt, &pl);
+	if (opt.daemon && daemon(1, 0) < 0)
+		die("Failed to daemonize!");
+	status = events_loop(&wt, &pr, opt.c.timeout);
+	return status;
+}

@@ -1,0 +1,131 @@
+# Shared set-up for the bats suite.
+#
+# The binaries under test come from variables, so the same suite runs
+# against the reference implementation:
+#   IW=/usr/bin/inotifywait IWATCH=/usr/bin/inotifywatch bats tests
+# Tests of a deliberate difference call `deliberate_difference` first; it
+# skips them when the binary under test is the reference.
+
+: "${BATS_TEST_TIMEOUT:=60}"
+export BATS_TEST_TIMEOUT
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+IW=${IW:-$TOP/inotifywait}
+IWATCH=${IWATCH:-$TOP/inotifywatch}
+
+# Seconds any single wait may take before the test fails.
+DEADLINE=${DEADLINE:-20}
+
+is_reference() {
+	case "$(readlink -f "$IW")" in
+	/usr/bin/*) return 0 ;;
+	esac
+	return 1
+}
+
+deliberate_difference() {
+	if is_reference; then
+		skip "deliberate difference from the reference: $*"
+	fi
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	mkdir -p w
+	PID=
+}
+
+teardown() {
+	if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then
+		kill "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	return 0
+}
+
+# fail MESSAGE: print MESSAGE and the watcher's output, then fail.
+fail() {
+	{
+		echo "FAIL: $*"
+		for f in out err; do
+			[ -f "$f" ] && { echo "--- $f:"; cat -A "$f"; }
+		done
+	} >&2
+	return 1
+}
+
+# count_watches PID: the number of inotify watches the process holds, as
+# the kernel lists them in fdinfo (works whatever the program prints).
+count_watches() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:'
+}
+
+# wait_watches N [PID]: wait until the process holds at least N watches.
+wait_watches() {
+	local n=$1 pid=${2:-$PID} i=0
+	while [ "$(count_watches "$pid")" -lt "$n" ]; do
+		kill -0 "$pid" 2>/dev/null || fail "process $pid died before $n watches"
+		i=$((i + 1))
+		[ "$i" -le $((DEADLINE * 50)) ] || fail "fewer than $n watches after ${DEADLINE}s"
+		sleep 0.02
+	done
+}
+
+# wait_file_match FILE REGEX: wait until FILE has a line matching REGEX.
+wait_file_match() {
+	local file=$1 re=$2 i=0
+	until grep -qE -- "$re" "$file" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le $((DEADLINE * 50)) ] || fail "no line matching '$re' in $file after ${DEADLINE}s"
+		sleep 0.02
+	done
+}
+
+# wait_lines FILE N: wait until FILE holds at least N lines.
+wait_lines() {
+	local file=$1 n=$2 i=0
+	while [ "$(wc -l <"$file" 2>/dev/null || echo 0)" -lt "$n" ]; do
+		i=$((i + 1))
+		[ "$i" -le $((DEADLINE * 50)) ] || fail "fewer than $n lines in $file after ${DEADLINE}s"
+		sleep 0.02
+	done
+}
+
+# wait_exit [PID]: wait for the process to end; its exit status goes to $status.
+wait_exit() {
+	local pid=${1:-$PID} i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt $((DEADLINE * 50)) ]; then
+			fail "process $pid still running after ${DEADLINE}s"
+			return 1
+		fi
+		sleep 0.02
+	done
+	status=0
+	wait "$pid" || status=$?
+	[ "$pid" = "$PID" ] && PID=
+	return 0
+}
+
+# start_iw ARGS...: start inotifywait in the background with stdout in
+# ./out and stderr in ./err, and wait until its watches are in place.
+# Without -q, readiness is the "Watches established." line; with -q (or
+# when WATCHES is set), the number of watches the kernel lists.
+start_iw() {
+	"$IW" "$@" >out 2>err 3>&- &
+	PID=$!
+	if [ -n "${WATCHES:-}" ]; then
+		wait_watches "$WATCHES"
+	else
+		wait_file_match err '^Watches established\.$'
+	fi
+}
+
+# start_iwatch ARGS...: start inotifywatch likewise; ready once it says
+# it is collecting statistics.
+start_iwatch() {
+	"$IWATCH" "$@" >out 2>err 3>&- &
+	PID=$!
+	wait_file_match err '^Finished establishing watches, now collecting statistics\.$'
+}
