@@ -27,6 +27,9 @@ inotifywatch.o: inotifywatch.c common.h
 common.o: common.c common.h
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c common.c
 
+deps:
+	tests/install-deps.sh
+
 check: all
 	$(BATS) tests
 
@@ -61,4 +64,4 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: all check check-reference asan lint format install uninstall clean
+.PHONY: all deps check check-reference asan lint format install uninstall clean

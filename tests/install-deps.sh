@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs what the test suite needs, if it is missing: bats-core, the
+# reference inotify-tools (for differential runs), rsync, and mandoc.
+set -eu
+missing=
+command -v bats >/dev/null 2>&1 || missing="$missing bats"
+[ -x /usr/bin/inotifywait ] || missing="$missing inotify-tools"
+command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
+command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing:$missing; install them (apt-get install$missing) and retry" >&2
+	exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
