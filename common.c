@@ -415,6 +415,67 @@ poll_timeout(long long deadline)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+volatile sig_atomic_t signal_stop, signal_dump;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		signal_dump = 1;
+	else
+		signal_stop = sig;
+}
+
+void
+signals_catch(sigset_t *wait_mask, int usr1)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	size_t i, n = sizeof(sigs) / sizeof(sigs[0]) - (usr1 ? 0 : 1);
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (i = 0; i < n; i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, wait_mask);
+	for (i = 0; i < n; i++)
+		sigdelset(wait_mask, sigs[i]);
+}
+
+/* Ends the program as the signal that stopped it would have. */
+void
+signal_exit(void)
+{
+	sigset_t set;
+	int sig = signal_stop;
+
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	exit(128 + sig);
+}
+
+/* poll(2) until the deadline, letting the caught signals in meanwhile. */
+int
+wait_events(struct pollfd *pfd, int n, long long deadline,
+    const sigset_t *wait_mask)
+{
+	int ms = poll_timeout(deadline);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int r = ppoll(pfd, (nfds_t)n, ms < 0 ? NULL : &ts, wait_mask);
+
+	if (r < 0 && errno != EINTR)
+		die("%s", strerror(errno));
+	return r;
+}
+
 void
 err_watch_limit(const char *path)
 {

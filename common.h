@@ -9,6 +9,8 @@
 #include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/inotify.h>
 
 #define VERSION "3.22.6.0"
@@ -156,6 +158,18 @@ typedef int (*event_fn)(struct watcher *wt, const struct event *ev,
     void *arg);
 int	 events_read(struct watcher *wt, event_fn fn, void *arg);
 int	 events_drain(struct watcher *wt, event_fn fn, void *arg);
+
+/*
+ * SIGINT, SIGTERM, SIGHUP (and SIGUSR1 if asked) are caught, and blocked
+ * but while waiting in ppoll() with wait_mask, so that one never slips in
+ * between a check of these flags and the wait.
+ */
+extern volatile sig_atomic_t signal_stop;	/* the signal that ends us, or 0 */
+extern volatile sig_atomic_t signal_dump;	/* SIGUSR1 came */
+void	 signals_catch(sigset_t *wait_mask, int usr1);
+void	 signal_exit(void) __attribute__((noreturn));
+int	 wait_events(struct pollfd *pfd, int n, long long deadline,
+	    const sigset_t *wait_mask);
 
 /* Timeouts: a deadline on the monotonic clock, in milliseconds. */
 long long now_ms(void);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,11 +53,19 @@ struct format {
 	struct outbuf	 time_text;
 };
 
+/*
+ * Output waiting for a slow reader is held in memory up to this size;
+ * past it the kernel queue is left to fill, and its overflow is reported.
+ */
+#define OUTPUT_HELD_MAX	(64u << 20)
+
 struct printer {
 	const struct options	*opt;
 	struct format		 fmt;
 	struct outbuf		 out;
 	int			 out_fd;
+	int			 out_pipe;	/* a pipe or socket: never block on it */
+	int			 out_flags;	/* its file status flags before */
 	uint32_t		 user_mask;
 	int			 got_event;	/* single-event mode: what ended it */
 	int			 status;
@@ -346,6 +355,15 @@ print_csv(struct printer *pr, struct watcher *wt, const struct event *ev)
 	outbuf_addc(&pr->out, '\n');
 }
 
+static void
+print_event(struct printer *pr, struct watcher *wt, const struct event *ev)
+{
+	if (pr->opt->csv)
+		print_csv(pr, wt, ev);
+	else
+		print_formatted(pr, wt, ev);
+}
+
 /* Called for every event that passed the filters. */
 static int
 on_event(struct watcher *wt, const struct event *ev, void *arg)
@@ -353,12 +371,14 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 	struct printer *pr = arg;
 	int wanted = (ev->mask & pr->user_mask) != 0;
 
-	if (wanted && pr->opt->quiet < 2) {
-		if (pr->opt->csv)
-			print_csv(pr, wt, ev);
-		else
-			print_formatted(pr, wt, ev);
+	/* Lost events are never silent: a mirror must resync on this. */
+	if (ev->mask & IN_Q_OVERFLOW) {
+		msg("Event queue overflowed: events were lost.");
+		if (pr->opt->quiet < 2 && !wanted)
+			print_event(pr, wt, ev);
 	}
+	if (wanted && pr->opt->quiet < 2)
+		print_event(pr, wt, ev);
 	pr->got_event = 1;
 	if (!pr->opt->monitor) {
 		pr->status = wanted ? EXIT_EVENT : EXIT_ERROR;
@@ -491,6 +511,84 @@ output_open(struct printer *pr, const char *path)
 	pr->out_fd = fd;
 }
 
+/*
+ * Output to a pipe or socket is written without blocking, so that the
+ * kernel queue is still read while the reader is slow. The flag is put
+ * back at exit: the other end of our stdout may share it.
+ */
+static struct printer *output_restore;
+
+static void
+output_restore_flags(void)
+{
+	fcntl(output_restore->out_fd, F_SETFL, output_restore->out_flags);
+}
+
+static void
+output_setup(struct printer *pr)
+{
+	struct stat st;
+
+	if (fstat(pr->out_fd, &st) < 0 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return;
+	pr->out_flags = fcntl(pr->out_fd, F_GETFL);
+	if (pr->out_flags < 0 || fcntl(pr->out_fd, F_SETFL,
+	    pr->out_flags | O_NONBLOCK) < 0)
+		return;
+	pr->out_pipe = 1;
+	output_restore = pr;
+	atexit(output_restore_flags);
+}
+
+/* The reader went away: end as a write would have ended us. */
+static void
+output_gone(void)
+{
+	raise(SIGPIPE);
+	die("Couldn't write events: %s", strerror(EPIPE));
+}
+
+/* Writes what the output takes now; everything when it can block. */
+static void
+output_write(struct printer *pr)
+{
+	struct outbuf *ob = &pr->out;
+	size_t off = 0;
+
+	if (!pr->out_pipe) {
+		if (outbuf_flush(ob, pr->out_fd) < 0)
+			die("Couldn't write events: %s", strerror(errno));
+		return;
+	}
+	while (off < ob->len) {
+		ssize_t n = write(pr->out_fd, ob->data + off, ob->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0 && errno == EPIPE)
+			output_gone();
+		if (n < 0)
+			die("Couldn't write events: %s", strerror(errno));
+		off += (size_t)n;
+	}
+	memmove(ob->data, ob->data + off, ob->len - off);
+	ob->len -= off;
+}
+
+/* Before exit: everything held is written, waiting for the reader. */
+static void
+output_finish(struct printer *pr)
+{
+	if (outbuf_flush(&pr->out, pr->out_fd) < 0) {
+		if (errno == EPIPE)
+			output_gone();
+		die("Couldn't write events: %s", strerror(errno));
+	}
+}
+
 /* Watches every operand; the first failure ends the program. */
 static void
 watches_establish(struct watcher *wt, const struct options *opt,
@@ -516,30 +614,50 @@ watches_establish(struct watcher *wt, const struct options *opt,
 		msg("Watches established.");
 }
 
-/* Waits for events until one ends the program or -t expires. */
+/*
+ * Waits for events until one ends the program, -t expires or a signal
+ * comes. One poll() watches the kernel queue, the reader of the output
+ * and the signals; output is written while the next events are read.
+ */
 static int
-events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout)
+events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
+    const sigset_t *wait_mask)
 {
-	long long deadline = timeout ? now_ms() + (long long)timeout * 1000 : -1;
-	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
+	long long idle = (long long)timeout * 1000;
+	long long deadline = timeout ? now_ms() + idle : -1;
 
 	for (;;) {
-		int r = poll(&pfd, 1, poll_timeout(deadline));
+		struct pollfd pfd[2] = {
+			{ .fd = wt->fd, .events = POLLIN },
+			{ .fd = pr->out_pipe ? pr->out_fd : -1 },
+		};
+		int r;
 
-		if (r < 0 && errno != EINTR)
-			die("%s", strerror(errno));
+		if (pr->out.len >= OUTPUT_HELD_MAX)
+			pfd[0].events = 0;
+		if (pr->out.len > 0)
+			pfd[1].events = POLLOUT;
+		r = wait_events(pfd, 2, deadline, wait_mask);
+		if (signal_stop) {
+			events_drain(wt, on_event, pr);
+			return -1;
+		}
 		if (r == 0)
 			return EXIT_TIMEOUT;
-		pr->got_event = 0;
-		r = events_drain(wt, on_event, pr);
-		if (outbuf_flush(&pr->out, pr->out_fd) < 0)
-			die("%s", strerror(errno));
-		if (r < 0)
-			die("%s", strerror(errno));
-		if (r == 2)
-			return pr->status;
-		if (pr->got_event && timeout)
-			deadline = now_ms() + (long long)timeout * 1000;
+		if (pfd[1].revents & (POLLERR | POLLHUP))
+			output_gone();
+		if (pfd[0].revents & POLLIN) {
+			pr->got_event = 0;
+			r = events_drain(wt, on_event, pr);
+			if (r < 0)
+				die("%s", strerror(errno));
+			if (r == 2)
+				return pr->status;
+			if (pr->got_event && timeout)
+				deadline = now_ms() + idle;
+		}
+		if (pr->out.len > 0)
+			output_write(pr);
 	}
 }
 
@@ -550,6 +668,7 @@ main(int argc, char **argv)
 	struct watcher wt;
 	struct printer pr;
 	struct path_list pl;
+	sigset_t wait_mask;
 	int status;
 
 	options_parse(&opt, argc, argv);
@@ -566,9 +685,14 @@ main(int argc, char **argv)
 	if (opt.syslog)
 		msg_syslog("inotifywait");
 
+	signals_catch(&wait_mask, 0);
 	watches_establish(&wt, &opt, &pl);
 	if (opt.daemon && daemon(1, 0) < 0)
 		die("Failed to daemonize!");
-	status = events_loop(&wt, &pr, opt.c.timeout);
+	output_setup(&pr);
+	status = events_loop(&wt, &pr, opt.c.timeout, &wait_mask);
+	output_finish(&pr);
+	if (status < 0)
+		signal_exit();
 	return status;
 }

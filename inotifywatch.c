@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +59,6 @@ static const struct {
 	{ "unmount", IN_UNMOUNT },
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
-
-static volatile sig_atomic_t stop_signal, dump_signal;
 
 static const char help_text[] =
 "inotifywatch " VERSION "\n"
@@ -350,40 +347,6 @@ table_print(struct watcher *wt, const struct stats *st,
 }
 
 static void
-on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_signal = 1;
-	else
-		stop_signal = 1;
-}
-
-/*
- * The signals that end or dump the count are blocked but during the
- * wait, so one can never arrive between a check and the wait.
- */
-static void
-signals_setup(sigset_t *wait_mask)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
-	struct sigaction sa;
-	sigset_t block;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&block, sigs[i]);
-	}
-	sigprocmask(SIG_BLOCK, &block, wait_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigdelset(wait_mask, sigs[i]);
-}
-
-static void
 watches_establish(struct watcher *wt, const struct options *opt,
     const struct path_list *pl)
 {
@@ -430,18 +393,14 @@ events_count(struct watcher *wt, struct stats *st, const struct options *opt,
 	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
 
 	for (;;) {
-		int timeout = poll_timeout(deadline);
-		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
-		int r = ppoll(&pfd, 1, timeout < 0 ? NULL : &ts, wait_mask);
+		int r = wait_events(&pfd, 1, deadline, wait_mask);
 
-		if (r < 0 && errno != EINTR)
-			die("%s", strerror(errno));
 		if (events_drain(wt, on_event, st) < 0)
 			die("%s", strerror(errno));
-		if (stop_signal || r == 0)
+		if (signal_stop || r == 0)
 			return;
-		if (dump_signal) {
-			dump_signal = 0;
+		if (signal_dump) {
+			signal_dump = 0;
 			table_print(wt, st, opt);
 			fputs("\n", stdout);
 			fflush(stdout);
@@ -458,7 +417,7 @@ main(int argc, char **argv)
 	struct path_list pl;
 	sigset_t wait_mask;
 
-	signals_setup(&wait_mask);
+	signals_catch(&wait_mask, 1);
 	options_parse(&opt, argc, argv);
 	watcher_init(&wt, &opt.c);
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
