@@ -921,15 +921,203 @@ event_filtered(struct watcher *wt, const struct event *ev)
 	return wt->regex_include ? !match : match;
 }
 
+/*
+ * Scanning a new directory. Its watch is placed before it is read, so
+ * nothing created afterwards is missed, and what was already there is
+ * reported as the events that made it. While the scan reads the tree its
+ * watches leave out the events that reading itself makes; the full mask
+ * is put back once the whole new tree is watched.
+ */
+#define EVENT_READING	(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
+
+static void
+int_push(int **v, size_t *n, size_t *cap, int x)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = x;
+}
+
+static void
+scanned_add(struct watcher *wt, int watch, const char *name, uint32_t mask)
+{
+	struct scanned *e;
+
+	if (wt->nscanned == wt->scanned_cap) {
+		wt->scanned_cap = wt->scanned_cap ? wt->scanned_cap * 2 : 16;
+		wt->scanned = xrealloc(wt->scanned,
+		    wt->scanned_cap * sizeof(*wt->scanned));
+	}
+	e = &wt->scanned[wt->nscanned++];
+	e->watch = watch;
+	e->mask = mask;
+	e->name = xstrdup(name);
+}
+
+/*
+ * Whether the kernel's event repeats one a scan reported: the entry was
+ * there when the scan read it, so its own events were queued before
+ * the queue was next read empty.
+ */
+static int
+scanned_repeat(const struct watcher *wt, const struct event *ev)
+{
+	uint32_t what = ev->mask & (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE);
+	size_t i;
+
+	if (what == 0 || wt->nscanned == 0)
+		return 0;
+	for (i = wt->nscanned; i-- > 0;)
+		if (wt->scanned[i].watch == ev->watch &&
+		    (wt->scanned[i].mask & what) &&
+		    strcmp(wt->scanned[i].name, ev->name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+scanned_clear(struct watcher *wt)
+{
+	size_t i;
+
+	for (i = 0; i < wt->nscanned; i++)
+		free(wt->scanned[i].name);
+	wt->nscanned = 0;
+}
+
+/* Reports one entry found by a scan as the events that made it. */
+static void
+scan_report(struct watcher *wt, int watch, const char *name,
+    const struct stat *st, event_fn fn, void *arg)
+{
+	static const uint32_t file_events[] = { IN_CREATE, IN_MODIFY,
+	    IN_CLOSE_WRITE };
+	struct event ev = { watch, 0, 0, name };
+	uint32_t all = 0;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (i > 0 && (!S_ISREG(st->st_mode) ||
+		    (i == 1 && st->st_size == 0)))
+			break;
+		ev.mask = file_events[i] | (S_ISDIR(st->st_mode) ? IN_ISDIR : 0);
+		all |= file_events[i];
+		if (!event_filtered(wt, &ev))
+			fn(wt, &ev, arg);
+	}
+	scanned_add(wt, watch, name, all);
+}
+
+static int walk_new(struct watcher *wt, struct outbuf *path, int idx,
+    event_fn fn, void *arg);
+
+/* Reads a directory the scan just watched; reports and descends. */
+static int
+scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
+    void *arg)
+{
+	struct outbuf names = { 0 };
+	struct dirent *de;
+	size_t off;
+	DIR *d = opendir(path->data);
+	int err = 0;
+
+	if (d == NULL)
+		return 0;	/* gone already: its IN_IGNORED follows */
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
+	closedir(d);
+	for (off = 0; err == 0 && off < names.len;
+	    off += strlen(names.data + off) + 1) {
+		const char *name = names.data + off;
+		size_t plen = path->len;
+		struct stat st;
+		int child;
+
+		outbuf_adds(path, name);
+		if (lstat(path->data, &st) < 0 || (S_ISDIR(st.st_mode) &&
+		    node_child(&wt->table, idx, name) >= 0)) {
+			path->len = plen;
+			path->data[plen] = '\0';
+			continue;
+		}
+		scan_report(wt, idx, name, &st, fn, arg);
+		if (S_ISDIR(st.st_mode) && !excluded(wt, path->data, path->len)) {
+			outbuf_addc(path, '/');
+			child = node_new(wt, idx, name, strlen(name));
+			err = walk_new(wt, path, child, fn, arg);
+			if (err != 0) {
+				node_drop(wt, child);
+				if (err == EACCES || err == ENOENT ||
+				    err == ELOOP || err == ENOTDIR)
+					err = 0;
+			}
+		}
+		path->len = plen;
+		path->data[plen] = '\0';
+	}
+	free(names.data);
+	return err;
+}
+
+static int
+walk_new(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
+    void *arg)
+{
+	uint32_t full = wt->mask;
+	int err;
+
+	wt->mask = full & ~EVENT_READING;
+	err = node_watch(wt, idx, path->data);
+	wt->mask = full;
+	if (err != 0)
+		return err;
+	if (wt->table.w[idx].wd < 0 || wt->table.w[idx].name == NULL)
+		return 0;	/* the same directory is watched already */
+	if ((full & EVENT_READING) != 0)
+		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
+	return scan_dir(wt, path, idx, fn, arg);
+}
+
+/* The scan is over: its watches get the whole mask back. */
+static void
+scan_restore(struct watcher *wt)
+{
+	size_t i;
+
+	for (i = 0; i < wt->nadded; i++) {
+		int idx = wt->added[i];
+		int want = wt->table.w[idx].wd;
+		const char *path;
+		int wd;
+
+		if (want < 0 || wt->table.w[idx].gone)
+			continue;
+		path = watch_path(wt, idx, NULL);
+		wd = inotify_add_watch(wt->fd, path, wt->mask);
+		/* Renamed meanwhile, and the path names another directory. */
+		if (wd >= 0 && wd != want && hash_find(&wt->table, wd) < 0)
+			inotify_rm_watch(wt->fd, wd);
+	}
+	wt->nadded = 0;
+}
+
 /* A new directory appeared under watch parent: watch it and all below. */
 static void
-tree_add_dir(struct watcher *wt, int parent, const char *name)
+tree_add_dir(struct watcher *wt, int parent, const char *name, event_fn fn,
+    void *arg)
 {
 	struct outbuf path = { 0 };
 	size_t len;
-	const char *base = watch_path(wt, parent, &len);
+	const char *base;
 	int idx, err;
 
+	if (node_child(&wt->table, parent, name) >= 0)
+		return;		/* a scan watched it already */
+	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
 	outbuf_adds(&path, name);
 	if (excluded(wt, path.data, path.len)) {
@@ -938,7 +1126,8 @@ tree_add_dir(struct watcher *wt, int parent, const char *name)
 	}
 	outbuf_addc(&path, '/');
 	idx = node_new(wt, parent, name, strlen(name));
-	err = walk(wt, &path, idx);
+	err = walk_new(wt, &path, idx, fn, arg);
+	scan_restore(wt);
 	if (err != 0) {
 		node_drop(wt, idx);
 		/* Already gone again: its DELETE follows. */
@@ -1000,7 +1189,7 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
  * the same cookie, which the kernel queues together.
  */
 static void
-tree_follow(struct watcher *wt, const struct event *ev)
+tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 {
 	struct watch_table *t = &wt->table;
 	int child;
@@ -1021,10 +1210,10 @@ tree_follow(struct watcher *wt, const struct event *ev)
 			tree_move(wt, wt->pending.watch, ev->watch, ev->name);
 			wt->pending.watch = -1;
 		} else {
-			tree_add_dir(wt, ev->watch, ev->name);
+			tree_add_dir(wt, ev->watch, ev->name, fn, arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
-		tree_add_dir(wt, ev->watch, ev->name);
+		tree_add_dir(wt, ev->watch, ev->name, fn, arg);
 	} else if (ev->mask & IN_DELETE) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0)
@@ -1056,10 +1245,11 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 		ev.mask = ie->mask;
 		ev.cookie = ie->cookie;
 		ev.name = ie->len > 0 ? ie->name : "";
-		if (!event_filtered(wt, &ev) && fn(wt, &ev, arg) != 0)
+		if (!event_filtered(wt, &ev) && !scanned_repeat(wt, &ev) &&
+		    fn(wt, &ev, arg) != 0)
 			return 2;
 		if (wt->follow_tree)
-			tree_follow(wt, &ev);
+			tree_follow(wt, &ev, fn, arg);
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
 			if (wt->pending.watch == ev.watch)
 				wt->pending.watch = -1;
@@ -1078,8 +1268,12 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 	while ((r = events_read(wt, fn, arg)) == 1)
 		any = 1;
 	if (r == 0) {
-		/* The queue is empty, so no MOVED_TO is coming. */
+		/*
+		 * The queue is empty: no MOVED_TO is coming, and no repeat
+		 * of what a scan reported.
+		 */
 		pending_resolve(wt);
+		scanned_clear(wt);
 		return any;
 	}
 	return r;

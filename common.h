@@ -121,6 +121,13 @@ struct pending_move {
 	int		 watch;
 };
 
+/* An entry a scan of a new directory reported, with the events it made up. */
+struct scanned {
+	int		 watch;
+	uint32_t	 mask;
+	char		*name;
+};
+
 struct watcher {
 	int			 fd;		/* the inotify descriptor */
 	uint32_t		 mask;		/* what each watch asks the kernel for */
@@ -134,6 +141,10 @@ struct watcher {
 	struct outbuf		 scratch;	/* derived paths */
 	struct pending_move	 pending;
 	char			*buf;		/* the kernel's event records */
+	struct scanned		*scanned;	/* entries reported by a scan */
+	size_t			 nscanned, scanned_cap;
+	int			*added;		/* watches a scan added, to restore */
+	size_t			 nadded, added_cap;
 };
 
 /* A decoded event. */
