@@ -476,13 +476,79 @@ wait_events(struct pollfd *pfd, int n, long long deadline,
 	return r;
 }
 
-void
-err_watch_limit(const char *path)
+/* The watch limit in force: the smaller of the system's and the namespace's. */
+static long
+watch_limit(void)
 {
+	static const char *const files[] = {
+		"/proc/sys/fs/inotify/max_user_watches",
+		"/proc/sys/user/max_inotify_watches",
+	};
+	long limit = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *fp = fopen(files[i], "r");
+		long v;
+
+		if (fp == NULL)
+			continue;
+		if (fscanf(fp, "%ld", &v) == 1 && (limit < 0 || v < limit))
+			limit = v;
+		fclose(fp);
+	}
+	return limit;
+}
+
+static int subdirs_read(const char *path, struct outbuf *names);
+
+/* How many directories there are in the tree at path, itself included. */
+static size_t
+dirs_count(struct outbuf *path)
+{
+	struct outbuf names = { 0 };
+	size_t off, n = 1;
+
+	if (subdirs_read(path->data, &names) != 0)
+		return n;
+	for (off = 0; off < names.len; off += strlen(names.data + off) + 1) {
+		size_t plen = path->len;
+
+		outbuf_addc(path, '/');
+		outbuf_adds(path, names.data + off);
+		n += dirs_count(path);
+		path->len = plen;
+		path->data[plen] = '\0';
+	}
+	free(names.data);
+	return n;
+}
+
+/*
+ * The reference's two lines, then what the user needs to act: the limit,
+ * what this run wanted, and the setting that raises it.
+ */
+void
+err_watch_limit(const char *path, const struct path_list *pl, int recursive)
+{
+	long limit = watch_limit();
+	size_t i, wanted = 0;
+
 	msg("Failed to watch %s; upper limit on inotify watches reached!",
 	    path);
 	msg("Please increase the amount of inotify watches allowed per user "
 	    "via `/proc/sys/fs/inotify/max_user_watches'.");
+	for (i = 0; i < pl->npaths; i++) {
+		struct outbuf p = { 0 };
+
+		outbuf_adds(&p, pl->paths[i]);
+		wanted += recursive ? dirs_count(&p) : 1;
+		free(p.data);
+	}
+	msg("The limit is %ld watches per user (watches of other programs "
+	    "count too); this needs %zu. Raise it with: sysctl "
+	    "fs.inotify.max_user_watches=%ld", limit, wanted,
+	    (limit + (long)wanted + 1023) / 1024 * 1024 * 2);
 }
 
 /* The wd index: open addressing with linear probing. */
@@ -792,6 +858,21 @@ subdirs_read(const char *path, struct outbuf *names)
 }
 
 /*
+ * A directory below a watched one could not be watched. One that is
+ * closed to us or vanished since it was listed is reported and skipped;
+ * anything else (the watch limit) fails the whole walk.
+ */
+static int
+subdir_failed(struct watcher *wt, int idx, const char *path, int err)
+{
+	node_drop(wt, idx);
+	if (err != EACCES && err != ENOENT && err != ELOOP && err != ENOTDIR)
+		return err;
+	msg("Skipping %s: %s", path, strerror(err));
+	return 0;
+}
+
+/*
  * Watches the directory path (ending in '/') for node idx and every
  * directory below it. Subdirectories are watched first, as the
  * reference does, so that the walk's own reads of them are not reported
@@ -819,15 +900,10 @@ walk(struct watcher *wt, struct outbuf *path, int idx)
 		outbuf_addc(path, '/');
 		child = node_new(wt, idx, name, strlen(name));
 		err = walk(wt, path, child);
+		if (err != 0)
+			err = subdir_failed(wt, child, path->data, err);
 		path->len = plen;
 		path->data[plen] = '\0';
-		if (err != 0) {
-			node_drop(wt, child);
-			/* Gone or closed to us since it was listed: skip it. */
-			if (err == EACCES || err == ENOENT || err == ELOOP ||
-			    err == ENOTDIR)
-				err = 0;
-		}
 	}
 	free(names.data);
 	if (err != 0)
@@ -1049,12 +1125,8 @@ scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, path, child, fn, arg);
-			if (err != 0) {
-				node_drop(wt, child);
-				if (err == EACCES || err == ENOENT ||
-				    err == ELOOP || err == ENOTDIR)
-					err = 0;
-			}
+			if (err != 0)
+				err = subdir_failed(wt, child, path->data, err);
 		}
 		path->len = plen;
 		path->data[plen] = '\0';
@@ -1131,9 +1203,7 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, event_fn fn,
 	if (err != 0) {
 		node_drop(wt, idx);
 		/* Already gone again: its DELETE follows. */
-		if (err == ENOSPC)
-			err_watch_limit(path.data);
-		else if (err != ENOENT)
+		if (err != ENOENT)
 			msg("Couldn't watch new directory %s: %s", path.data,
 			    strerror(err));
 	}
@@ -1222,29 +1292,29 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 }
 
 /*
- * One read(2) of the queue. Each event goes to fn unless the filters
- * drop it; the tree follows every event, filtered or not.
+ * Hands out the events in buf, n bytes of the kernel's records. Each
+ * goes to fn unless the filters drop it; the tree follows every event,
+ * filtered or not. A record that does not fit ends the buffer.
  */
 int
-events_read(struct watcher *wt, event_fn fn, void *arg)
+events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
+    void *arg)
 {
-	ssize_t n = read(wt->fd, wt->buf, EVENT_BUF_SIZE);
-	ssize_t off = 0;
+	size_t off = 0;
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	if (n == 0)
-		return 0;
-	while (off < n) {
-		struct inotify_event *ie;
+	while (n - off >= sizeof(struct inotify_event)) {
+		struct inotify_event ie;
+		const char *name = buf + off + sizeof(ie);
 		struct event ev;
 
-		ie = (struct inotify_event *)(void *)(wt->buf + off);
-		off += (ssize_t)(sizeof(*ie) + ie->len);
-		ev.watch = ie->wd >= 0 ? hash_find(&wt->table, ie->wd) : -1;
-		ev.mask = ie->mask;
-		ev.cookie = ie->cookie;
-		ev.name = ie->len > 0 ? ie->name : "";
+		memcpy(&ie, buf + off, sizeof(ie));
+		if (ie.len > n - off - sizeof(ie))
+			break;
+		off += sizeof(ie) + ie.len;
+		ev.watch = ie.wd >= 0 ? hash_find(&wt->table, ie.wd) : -1;
+		ev.mask = ie.mask;
+		ev.cookie = ie.cookie;
+		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
 		if (!event_filtered(wt, &ev) && !scanned_repeat(wt, &ev) &&
 		    fn(wt, &ev, arg) != 0)
 			return 2;
@@ -1257,6 +1327,19 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 		}
 	}
 	return 1;
+}
+
+/* One read(2) of the queue; returns as events_drain does. */
+static int
+events_read(struct watcher *wt, event_fn fn, void *arg)
+{
+	ssize_t n = read(wt->fd, wt->buf, EVENT_BUF_SIZE);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return 0;
+	return events_decode(wt, wt->buf, (size_t)n, fn, arg);
 }
 
 /* Reads until the queue is empty; returns as events_read does. */

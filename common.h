@@ -161,14 +161,16 @@ const char *watch_path(struct watcher *wt, int idx, size_t *len);
 size_t	 watcher_table_size(const struct watcher *wt);
 
 /*
- * Reads what the kernel has queued and hands each event that passes the
- * filters to fn; fn returns non-zero to stop. Returns -1 on a read error,
- * 0 when the queue was empty, 1 when events were read, 2 when fn stopped.
+ * Reads what the kernel has queued, until the queue is empty, and hands
+ * each event that passes the filters to fn; fn returns non-zero to stop.
+ * Returns -1 on a read error, 0 when the queue was empty, 1 when events
+ * were read, 2 when fn stopped.
  */
 typedef int (*event_fn)(struct watcher *wt, const struct event *ev,
     void *arg);
-int	 events_read(struct watcher *wt, event_fn fn, void *arg);
 int	 events_drain(struct watcher *wt, event_fn fn, void *arg);
+int	 events_decode(struct watcher *wt, const char *buf, size_t n,
+	    event_fn fn, void *arg);
 
 /*
  * SIGINT, SIGTERM, SIGHUP (and SIGUSR1 if asked) are caught, and blocked
@@ -186,6 +188,7 @@ int	 wait_events(struct pollfd *pfd, int n, long long deadline,
 long long now_ms(void);
 int	 poll_timeout(long long deadline);
 
-void	 err_watch_limit(const char *path);
+void	 err_watch_limit(const char *path, const struct path_list *pl,
+	    int recursive);
 
 #endif

@@ -361,7 +361,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			    pl->paths[i]);
 		err = watcher_add(wt, pl->paths[i], opt->c.recursive);
 		if (err == ENOSPC) {
-			err_watch_limit(pl->paths[i]);
+			err_watch_limit(pl->paths[i], pl, opt->c.recursive);
 			exit(EXIT_ERROR);
 		}
 		if (err != 0)
