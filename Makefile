@@ -64,4 +64,21 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: all deps check check-reference asan lint format install uninstall clean
+.PHONY: fuzz fuzz-build all deps check check-reference asan lint format install uninstall clean
+
+# libFuzzer targets (clang); each runs FUZZ_SECONDS.
+FUZZ_SECONDS = 600
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZERS = fuzz/fuzz_format fuzz/fuzz_events fuzz/fuzz_fromfile fuzz/fuzz_decode
+
+fuzz-build:
+	clang $(FUZZ_FLAGS) -o fuzz/fuzz_format fuzz/fuzz_format.c common.c
+	clang $(FUZZ_FLAGS) -o fuzz/fuzz_events fuzz/fuzz_events.c common.c
+	clang $(FUZZ_FLAGS) -o fuzz/fuzz_fromfile fuzz/fuzz_fromfile.c common.c
+	clang $(FUZZ_FLAGS) -o fuzz/fuzz_decode fuzz/fuzz_decode.c common.c
+
+fuzz: fuzz-build
+	for f in $(FUZZERS); do \
+		mkdir -p $$f.corpus && \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $$f.corpus || exit 1; \
+	done

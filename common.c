@@ -333,6 +333,22 @@ path_list_build(struct path_list *pl, const char *fromfile, char **argv,
 		die("No files specified to watch!");
 }
 
+static void
+list_free(char **list, size_t n)
+{
+	while (n > 0)
+		free(list[--n]);
+	free(list);
+}
+
+void
+path_list_free(struct path_list *pl)
+{
+	list_free(pl->paths, pl->npaths);
+	list_free(pl->excludes, pl->nexcludes);
+	memset(pl, 0, sizeof(*pl));
+}
+
 void
 outbuf_reserve(struct outbuf *ob, size_t extra)
 {
@@ -1267,6 +1283,10 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 	if (ev->watch < 0 || t->w[ev->watch].wd < 0 ||
 	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
 		return;
+	/* The kernel sends entry names; anything else is not followed. */
+	if (strchr(ev->name, '/') != NULL || strcmp(ev->name, ".") == 0 ||
+	    strcmp(ev->name, "..") == 0 || ev->name[0] == '\0')
+		return;
 	if (ev->mask & IN_MOVED_FROM) {
 		pending_resolve(wt);
 		child = node_child(t, ev->watch, ev->name);
@@ -1360,4 +1380,24 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		return any;
 	}
 	return r;
+}
+
+void
+watcher_free(struct watcher *wt)
+{
+	size_t i;
+
+	close(wt->fd);
+	for (i = 0; i < wt->table.n; i++)
+		free(wt->table.w[i].name);
+	free(wt->table.w);
+	free(wt->table.free_slots);
+	free(wt->table.hash);
+	if (wt->have_regex)
+		regfree(&wt->regex);
+	free(wt->scratch.data);
+	free(wt->buf);
+	scanned_clear(wt);
+	free(wt->scanned);
+	free(wt->added);
 }

@@ -75,6 +75,7 @@ struct path_list {
 	size_t	  nexcludes;
 };
 
+void	 path_list_free(struct path_list *pl);
 void	 path_list_build(struct path_list *pl, const char *fromfile,
 	    char **argv, int argc);
 
@@ -156,6 +157,7 @@ struct event {
 };
 
 void	 watcher_init(struct watcher *wt, const struct common_opts *o);
+void	 watcher_free(struct watcher *wt);
 int	 watcher_add(struct watcher *wt, const char *path, int recursive);
 const char *watch_path(struct watcher *wt, int idx, size_t *len);
 size_t	 watcher_table_size(const struct watcher *wt);
