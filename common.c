@@ -442,12 +442,17 @@ on_signal(int sig)
 		signal_stop = sig;
 }
 
+/*
+ * With keep_ignored, a signal ignored when we started stays ignored, as
+ * nohup(1) and a shell's background jobs expect of a program that does
+ * not otherwise catch it.
+ */
 void
-signals_catch(sigset_t *wait_mask, int usr1)
+signals_catch(sigset_t *wait_mask, int usr1, int keep_ignored)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 	size_t i, n = sizeof(sigs) / sizeof(sigs[0]) - (usr1 ? 0 : 1);
-	struct sigaction sa;
+	struct sigaction sa, old;
 	sigset_t block;
 
 	memset(&sa, 0, sizeof(sa));
@@ -455,6 +460,9 @@ signals_catch(sigset_t *wait_mask, int usr1)
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
 	for (i = 0; i < n; i++) {
+		if (keep_ignored && sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
 		sigaction(sigs[i], &sa, NULL);
 		sigaddset(&block, sigs[i]);
 	}

@@ -685,7 +685,7 @@ main(int argc, char **argv)
 	if (opt.syslog)
 		msg_syslog("inotifywait");
 
-	signals_catch(&wait_mask, 0);
+	signals_catch(&wait_mask, 0, 1);
 	watches_establish(&wt, &opt, &pl);
 	if (opt.daemon && daemon(1, 0) < 0)
 		die("Failed to daemonize!");

@@ -417,7 +417,7 @@ main(int argc, char **argv)
 	struct path_list pl;
 	sigset_t wait_mask;
 
-	signals_catch(&wait_mask, 1);
+	signals_catch(&wait_mask, 1, 0);
 	options_parse(&opt, argc, argv);
 	watcher_init(&wt, &opt.c);
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
