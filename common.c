@@ -20,7 +20,7 @@
 #include "common.h"
 
 /* Room for at least one event with the longest name, and many more. */
-#define EVENT_BUF_SIZE	(64 * 1024)
+#define EVENT_BUF_SIZE	((size_t)64 * 1024)
 
 static int use_syslog;
 
@@ -580,7 +580,7 @@ err_watch_limit(const char *path, const struct path_list *pl, int recursive)
 static size_t
 hash_slot(const struct watch_table *t, int wd)
 {
-	return ((unsigned)wd * 2654435761u) & (t->hash_cap - 1);
+	return (size_t)((unsigned)wd * 2654435761u) & (t->hash_cap - 1);
 }
 
 static int

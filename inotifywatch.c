@@ -242,9 +242,9 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 
 		while (cap <= (size_t)ev->watch)
 			cap *= 2;
-		st->per_watch = xrealloc(st->per_watch, cap * sizeof(*st->per_watch));
+		st->per_watch = xrealloc(st->per_watch, cap * sizeof(struct counts *));
 		memset(st->per_watch + st->cap, 0,
-		    (cap - st->cap) * sizeof(*st->per_watch));
+		    (cap - st->cap) * sizeof(struct counts *));
 		st->cap = cap;
 	}
 	c = st->per_watch[ev->watch];
