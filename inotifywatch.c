@@ -14,7 +14,7 @@
 #include "common.h"
 
 #define SORT_TOTAL	0	/* sort_key value for the total column */
-#define NBITS		16	/* event bits counted per watch */
+#define NBITS		32	/* event bits counted per watch */
 
 struct options {
 	struct common_opts	 c;
@@ -177,7 +177,7 @@ sort_key_parse(struct options *opt, const char *key, int ascending)
 		die("Cannot sort by `close' event; please use `close_write' or "
 		    "`close_nowrite'.");
 	if (event_list_parse(key, &mask) < 0 || mask == 0 ||
-	    (mask & (mask - 1)) != 0 || bit_index(mask) >= NBITS)
+	    (mask & (mask - 1)) != 0)
 		die("'%s' is not a valid key for sorting!", key);
 	opt->sort_key = mask;
 }
