@@ -113,6 +113,8 @@ wait_exit() {
 # Without -q, readiness is the "Watches established." line; with -q (or
 # when WATCHES is set), the number of watches the kernel lists.
 start_iw() {
+	# A previous run's "Watches established." must not count for this one.
+	rm -f out err
 	"$IW" "$@" >out 2>err 3>&- &
 	PID=$!
 	if [ -n "${WATCHES:-}" ]; then
@@ -125,6 +127,7 @@ start_iw() {
 # start_iwatch ARGS...: start inotifywatch likewise; ready once it says
 # it is collecting statistics.
 start_iwatch() {
+	rm -f out err
 	"$IWATCH" "$@" >out 2>err 3>&- &
 	PID=$!
 	wait_file_match err '^Finished establishing watches, now collecting statistics\.$'

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# inotifywatch: a deliberate difference of ours.  Every event already
+# queued by the kernel when collection ends (SIGINT, SIGTERM or the -t
+# alarm) is counted.  The reference stops at once and loses what it has
+# not read yet, so all these tests are skipped against it.
+#
+# Deliberately, the first two tests do NOT wait for the watcher to be idle
+# (no wait_idle): the signal follows the actions immediately, as a user's
+# Ctrl-C would.  The tests using SIGSTOP make it certain that the events
+# are still unread in the kernel queue when the ending signal is handled.
+
+load helper
+load iwatch_helper
+
+# A watcher left stopped by a failing test must be continued, or the
+# helper's teardown would wait for it forever.
+eval "helper_$(declare -f teardown)"
+teardown() {
+	[ -n "${PID:-}" ] && kill -CONT "$PID" 2>/dev/null
+	helper_teardown
+}
+
+CREATE3='total  create  filename\n3      3       w/\n'
+
+# one_round SIGNAL: watch w for CREATE, create three files, signal at once.
+one_round() {
+	rm -f w/a w/b w/c
+	iwatch_start -e create w
+	touch w/a w/b w/c
+	kill -"$1" "$PID"
+	wait_exit
+}
+
+@test "inotifywatch counts every event queued when SIGINT arrives" {
+	iwatch_deliberate_difference "reference loses queued events on SIGINT"
+	local i
+	for i in $(seq 1 20); do
+		one_round INT
+		if ! expect_status 0 || ! expect_out "$CREATE3"; then
+			fail "iteration $i of 20 missed"
+			return 1
+		fi
+	done
+}
+
+@test "inotifywatch counts every event queued when SIGTERM arrives" {
+	iwatch_deliberate_difference "reference loses queued events on SIGTERM"
+	local i
+	for i in $(seq 1 20); do
+		one_round TERM
+		if ! expect_status 0 || ! expect_out "$CREATE3"; then
+			fail "iteration $i of 20 missed"
+			return 1
+		fi
+	done
+}
+
+@test "inotifywatch counts events still unread when SIGINT is handled" {
+	iwatch_deliberate_difference "reference loses queued events on SIGINT"
+	iwatch_start -e create w
+	wait_idle
+	# Stopped, the watcher cannot read: the events and then SIGINT are
+	# both pending when it resumes.
+	kill -STOP "$PID"
+	touch w/a w/b w/c
+	kill -INT "$PID"
+	kill -CONT "$PID"
+	wait_exit
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+	expect_out "$CREATE3"
+}
+
+@test "inotifywatch counts events still unread when the -t time is up" {
+	iwatch_deliberate_difference "reference loses queued events when -t expires"
+	local start
+	iwatch_start -t 1 -e create w
+	# The -t time began before this moment.
+	start=$(date +%s%N)
+	wait_idle
+	# Stopped, the watcher cannot read: the events are still queued when
+	# it resumes past the end of its -t time.
+	kill -STOP "$PID"
+	touch w/a w/b w/c
+	local i=0
+	while [ $(( $(date +%s%N) - start )) -lt 1200000000 ]; do
+		i=$((i + 1))
+		[ "$i" -le $((DEADLINE * 50)) ] || fail "clock did not advance"
+		sleep 0.02
+	done
+	kill -CONT "$PID"
+	wait_exit
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+	expect_out "$CREATE3"
+}

@@ -1,0 +1,324 @@
+#!/usr/bin/env bats
+# inotifywatch: the statistics table, byte-exact (REFERENCE.md 2.3, 2.4).
+#
+# How the counts are made deterministic:
+# * every action is a single syscall-level operation with a known set of
+#   inotify events (touch of a new file: CREATE OPEN ATTRIB CLOSE_WRITE;
+#   chmod: ATTRIB; echo >>: OPEN MODIFY CLOSE_WRITE; cat of a non-empty
+#   file: OPEN ACCESS CLOSE_NOWRITE), and -e lists keep incidental events
+#   out;
+# * the kernel merges identical consecutive events, so no test repeats the
+#   same event on the same watch twice in a row (files are interleaved);
+# * collection is ended by a signal only after wait_idle (iwatch_helper.bash)
+#   has seen the watcher asleep in select/poll/read: at that point every
+#   event our actions queued has been read and counted.  This matters for
+#   the reference, which drops events still queued when SIGINT arrives.
+# The tests of -t expiry cannot use that (the alarm is the end), so they
+# act immediately after start-up and use a timeout (2 s) far longer than
+# the time the watcher needs to read a handful of events.
+
+load helper
+load iwatch_helper
+
+HDR_ALL='total  access  modify  attrib  close_write  close_nowrite  open  moved_from  moved_to  move_self  create  delete  delete_self  filename\n'
+
+# Three files with different counts in three columns, for the sort tests:
+#   w/a: access 0 modify 1 attrib 3 (total 4)
+#   w/b: access 2 modify 0 attrib 0 (total 2)
+#   w/c: access 1 modify 2 attrib 0 (total 3)
+# They are watched in the order c, b, a, so ties show the watch order.
+ROW_A='4      0       1       3       w/a\n'
+ROW_B='2      2       0       0       w/b\n'
+ROW_C='3      1       2       0       w/c\n'
+HDR_SORT='total  access  modify  attrib  filename\n'
+
+sort_scenario() {
+	local f
+	for f in a b c; do echo data >w/$f; done
+	iwatch_start -e access,modify,attrib "$@" w/c w/b w/a
+	chmod 600 w/a
+	cat w/b >/dev/null
+	echo x >>w/c
+	chmod 644 w/a
+	cat w/c >/dev/null
+	echo x >>w/a
+	cat w/b >/dev/null
+	echo x >>w/c
+	chmod 600 w/a
+	stop_iwatch
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+}
+
+# --- layout -------------------------------------------------------------------
+
+@test "inotifywatch prints a header and one row for a watched directory" {
+	touch w/f
+	iwatch_start -e attrib w
+	chmod 600 w/f
+	stop_iwatch
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+	expect_out 'total  attrib  filename\n1      1       w/\n'
+}
+
+@test "inotifywatch shows only the columns of events that occurred" {
+	iwatch_start w
+	touch w/a
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  close_write  open  create  filename\n4      1       1            1     1       w/\n'
+}
+
+@test "inotifywatch leaves zero rows out of the table" {
+	touch w/f w/g
+	iwatch_start -e attrib w/f w/g w
+	chmod 600 w/g
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  filename\n1      1       w/g\n1      1       w/\n'
+}
+
+@test "inotifywatch -z shows all twelve default columns and zero rows" {
+	touch w/f
+	iwatch_start -z w w/f
+	touch w/a
+	stop_iwatch
+	expect_status 0
+	expect_out "$HDR_ALL"'4      0       0       1       1            0              1     0           0         0          1       0       0            w/\n0      0       0       0       0            0              0     0           0         0          0       0       0            w/f\n'
+}
+
+@test "inotifywatch -z shows only the columns of the -e mask" {
+	iwatch_start -z -e create,delete w
+	touch w/a
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  create  delete  filename\n1      1       0       w/\n'
+}
+
+@test "inotifywatch shows an unmount column only with -e unmount and -z" {
+	touch w/f
+	iwatch_start -z -e attrib,unmount w
+	chmod 600 w/f
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  unmount  filename\n1      1       0        w/\n'
+	iwatch_start -e attrib,unmount w
+	chmod 644 w/f
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  filename\n1      1       w/\n'
+}
+
+@test "inotifywatch left-justifies multi-digit counts in their columns" {
+	iwatch_start -z w
+	touch w/f01 w/f02 w/f03 w/f04 w/f05 w/f06 w/f07 w/f08 w/f09 w/f10 w/f11 w/f12
+	stop_iwatch
+	expect_status 0
+	expect_out "$HDR_ALL"'48     0       0       12      12           0              12    0           0         0          12      0       0            w/\n'
+	! grep -q ' $' out || fail "trailing space in the table"
+}
+
+@test "inotifywatch names file rows without and directory rows with a slash" {
+	mkdir w/d
+	touch w/f
+	iwatch_start -e attrib w/f w/d w/d/
+	chmod 600 w/f
+	chmod 700 w/d
+	stop_iwatch
+	expect_status 0
+	# w/d and w/d/ are the same inode: the first name given is used.
+	expect_out 'total  attrib  filename\n1      1       w/f\n1      1       w/d/\n'
+}
+
+@test "inotifywatch counts every event of a row in total, even ones without a column" {
+	mkdir -p w/s/t
+	iwatch_start -r -e delete,delete_self w
+	rmdir w/s/t
+	stop_iwatch
+	expect_status 0
+	# w/s/t/ got DELETE_SELF and IGNORED: total 2, one column hit.
+	expect_out 'total  delete  delete_self  filename\n2      0       1            w/s/t/\n1      1       0            w/s/\n'
+}
+
+@test "inotifywatch does not count events dropped by --exclude or --include" {
+	iwatch_start -e create --exclude '^w/b' w
+	touch w/a w/b1 w/c w/b2
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  create  filename\n2      2       w/\n'
+	touch w/f
+	iwatch_start -e attrib --includei '^W/F$' w w/f
+	chmod 600 w/f
+	stop_iwatch
+	expect_status 0
+	# the directory's event is named w/f too (watch name + entry name)
+	expect_out 'total  attrib  filename\n1      1       w/\n1      1       w/f\n'
+}
+
+# --- order ----------------------------------------------------------------------
+
+@test "inotifywatch sorts rows by descending total by default" {
+	sort_scenario
+	expect_out "$HDR_SORT$ROW_A$ROW_C$ROW_B"
+}
+
+@test "inotifywatch breaks ties in total by watch order" {
+	touch w/a w/b w/c
+	iwatch_start -e attrib w/c w/a w/b
+	chmod 600 w/a w/b w/c
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  filename\n1      1       w/c\n1      1       w/a\n1      1       w/b\n'
+	iwatch_start -e attrib -a total w/b w/c w/a
+	chmod 644 w/a w/b w/c
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  filename\n1      1       w/b\n1      1       w/c\n1      1       w/a\n'
+}
+
+@test "inotifywatch -d total sorts by descending total" {
+	sort_scenario -d total
+	expect_out "$HDR_SORT$ROW_A$ROW_C$ROW_B"
+}
+
+@test "inotifywatch -a total sorts by ascending total" {
+	sort_scenario -a total
+	expect_out "$HDR_SORT$ROW_B$ROW_C$ROW_A"
+}
+
+@test "inotifywatch -a access sorts by ascending access count" {
+	sort_scenario -a access
+	expect_out "$HDR_SORT$ROW_A$ROW_C$ROW_B"
+}
+
+@test "inotifywatch -a modify sorts by ascending modify count" {
+	sort_scenario -a MODIFY
+	expect_out "$HDR_SORT$ROW_B$ROW_A$ROW_C"
+}
+
+@test "inotifywatch -d modify sorts by descending modify count" {
+	sort_scenario --descending modify
+	expect_out "$HDR_SORT$ROW_C$ROW_A$ROW_B"
+}
+
+@test "inotifywatch -a attrib sorts ascending with ties in watch order" {
+	sort_scenario --ascending=attrib
+	expect_out "$HDR_SORT$ROW_C$ROW_B$ROW_A"
+}
+
+@test "inotifywatch -d attrib sorts descending with ties in watch order" {
+	sort_scenario -d attrib
+	expect_out "$HDR_SORT$ROW_A$ROW_C$ROW_B"
+}
+
+@test "inotifywatch -d access sorts by descending access count" {
+	iwatch_deliberate_difference "reference sorts -d access by total"
+	sort_scenario -d access
+	expect_out "$HDR_SORT$ROW_B$ROW_C$ROW_A"
+}
+
+@test "inotifywatch -z sorts zero rows in watch order" {
+	touch w/a w/b w/c w/d
+	iwatch_start -z -e attrib w/d w/b w/a w/c
+	chmod 600 w/a
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  attrib  filename\n1      1       w/a\n0      0       w/d\n0      0       w/b\n0      0       w/c\n'
+}
+
+# --- -r -------------------------------------------------------------------------
+
+@test "inotifywatch -r prints one row per watched subdirectory" {
+	mkdir -p w/s/t
+	iwatch_start -r -e create w
+	touch w/s/t/x w/y w/s/t/z
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  create  filename\n2      2       w/s/t/\n1      1       w/\n'
+}
+
+@test "inotifywatch -r -z lists subdirectories deepest first" {
+	mkdir -p w/s/t
+	iwatch_start -r -z -e create,delete w
+	touch w/s/t/x
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  create  delete  filename\n1      1       0       w/s/t/\n0      0       0       w/s/\n0      0       0       w/\n'
+}
+
+@test "inotifywatch -r counts events in a directory created while collecting" {
+	iwatch_start -r -e create w
+	mkdir w/n
+	# the new directory is watched once the watcher has handled its CREATE
+	wait_watches 2
+	touch w/n/x
+	stop_iwatch
+	expect_status 0
+	expect_out 'total  create  filename\n1      1       w/\n1      1       w/n/\n'
+}
+
+# --- ending -------------------------------------------------------------------------
+
+@test "inotifywatch prints No events occurred. when nothing happens" {
+	iwatch_run -t 1 w
+	expect_status 0
+	expect_out ''
+	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
+}
+
+@test "inotifywatch prints No events occurred. on SIGINT when nothing happened" {
+	iwatch_start -e attrib w
+	echo x >w/f # CREATE OPEN MODIFY CLOSE_WRITE: none in the mask
+	cat w/f >/dev/null
+	stop_iwatch INT
+	expect_status 0
+	expect_out ''
+	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
+}
+
+@test "inotifywatch prints the table and exits 0 when -t expires" {
+	iwatch_start -t 2 -e attrib w
+	chmod 700 w
+	wait_exit
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+	expect_out 'total  attrib  filename\n1      1       w/\n'
+}
+
+@test "inotifywatch prints the table and exits 0 on SIGINT, SIGTERM and SIGHUP" {
+	local sig
+	for sig in INT TERM HUP; do
+		iwatch_start -e attrib w
+		chmod 700 w
+		stop_iwatch "$sig"
+		expect_status 0
+		expect_err "$ESTABLISHING$FINISHED"
+		expect_out 'total  attrib  filename\n1      1       w/\n'
+	done
+}
+
+@test "inotifywatch prints the current table and an empty line on SIGUSR1 and keeps collecting" {
+	iwatch_start -e attrib,create w
+	touch w/a
+	usr1_iwatch
+	kill -0 "$PID" || fail "SIGUSR1 ended the watcher"
+	chmod 600 w/a
+	stop_iwatch
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"
+	expect_out 'total  attrib  create  filename\n2      1       1       w/\n\ntotal  attrib  create  filename\n3      2       1       w/\n'
+}
+
+@test "inotifywatch says No events occurred. on SIGUSR1 before any event" {
+	touch w/f
+	iwatch_start -e attrib w
+	usr1_iwatch
+	chmod 700 w
+	usr1_iwatch
+	chmod 600 w/f
+	stop_iwatch
+	expect_status 0
+	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
+	expect_out '\ntotal  attrib  filename\n1      1       w/\n\ntotal  attrib  filename\n2      2       w/\n'
+}
