@@ -22,19 +22,22 @@
 /* Room for at least one event with the longest name, and many more. */
 #define EVENT_BUF_SIZE	((size_t)64 * 1024)
 
-static int use_syslog;
+static int use_syslog;		/* errors go to syslog */
+static int notes_to_syslog;	/* notes go to syslog */
 
+/* With errors_too unset, errors stay on stderr: -d before it detaches. */
 void
-msg_syslog(const char *ident)
+msg_syslog(const char *ident, int errors_too)
 {
 	openlog(ident, LOG_CONS | LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	use_syslog = 1;
+	notes_to_syslog = 1;
+	use_syslog = errors_too;
 }
 
 static void
-vmsg(const char *fmt, va_list ap)
+vmsg(int to_syslog, const char *fmt, va_list ap)
 {
-	if (use_syslog) {
+	if (to_syslog) {
 		vsyslog(LOG_INFO, fmt, ap);
 		return;
 	}
@@ -48,7 +51,17 @@ msg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vmsg(use_syslog, fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(notes_to_syslog, fmt, ap);
 	va_end(ap);
 }
 
@@ -58,7 +71,7 @@ die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vmsg(use_syslog, fmt, ap);
 	va_end(ap);
 	exit(EXIT_ERROR);
 }

@@ -25,9 +25,13 @@
 /* Events the recursive bookkeeping needs to see. */
 #define EVENT_TREE	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO)
 
-/* Diagnostics: stderr, or syslog once msg_syslog() was called. */
-void	 msg_syslog(const char *ident);
+/*
+ * Diagnostics: stderr, or syslog once msg_syslog() was called. Notes
+ * (progress) and errors can go separate ways.
+ */
+void	 msg_syslog(const char *ident, int errors_too);
 void	 msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 msg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 

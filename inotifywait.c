@@ -597,7 +597,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 	size_t i;
 
 	if (opt->quiet == 0)
-		msg(opt->c.recursive ? "Setting up watches.  Beware: since -r "
+		msg_note(opt->c.recursive ? "Setting up watches.  Beware: since -r "
 		    "was given, this may take a while!" : "Setting up watches.");
 	for (i = 0; i < pl->npaths; i++) {
 		int err = watcher_add(wt, pl->paths[i], opt->c.recursive);
@@ -611,7 +611,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			    strerror(err));
 	}
 	if (opt->quiet == 0)
-		msg("Watches established.");
+		msg_note("Watches established.");
 }
 
 /*
@@ -682,13 +682,17 @@ main(int argc, char **argv)
 		wt.mask |= EVENT_TREE;
 	if (opt.outfile != NULL)
 		output_open(&pr, opt.outfile);
+	/* -d sets up in the foreground, so its failures reach the caller. */
 	if (opt.syslog)
-		msg_syslog("inotifywait");
+		msg_syslog("inotifywait", !opt.daemon);
 
 	signals_catch(&wait_mask, 0, 1);
 	watches_establish(&wt, &opt, &pl);
-	if (opt.daemon && daemon(1, 0) < 0)
-		die("Failed to daemonize!");
+	if (opt.daemon) {
+		if (daemon(1, 0) < 0)
+			die("Failed to daemonize!");
+		msg_syslog("inotifywait", 1);
+	}
 	output_setup(&pr);
 	status = events_loop(&wt, &pr, opt.c.timeout, &wait_mask);
 	output_finish(&pr);
