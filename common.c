@@ -375,7 +375,13 @@ outbuf_reserve(struct outbuf *ob, size_t extra)
 void
 outbuf_add(struct outbuf *ob, const void *p, size_t n)
 {
+	if (n == 0 && ob->data != NULL)
+		return;
 	outbuf_reserve(ob, n);
+	if (n == 0) {
+		ob->data[ob->len] = '\0';
+		return;
+	}
 	memcpy(ob->data + ob->len, p, n);
 	ob->len += n;
 	ob->data[ob->len] = '\0';

@@ -502,6 +502,15 @@ printer_init(struct printer *pr, const struct options *opt)
 }
 
 static void
+printer_free(struct printer *pr)
+{
+	free(pr->fmt.steps);
+	free(pr->fmt.text.data);
+	free(pr->fmt.time_text.data);
+	free(pr->out.data);
+}
+
+static void
 output_open(struct printer *pr, const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -696,6 +705,9 @@ main(int argc, char **argv)
 	output_setup(&pr);
 	status = events_loop(&wt, &pr, opt.c.timeout, &wait_mask);
 	output_finish(&pr);
+	printer_free(&pr);
+	watcher_free(&wt);
+	path_list_free(&pl);
 	if (status < 0)
 		signal_exit();
 	return status;

@@ -262,6 +262,16 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 	return 0;
 }
 
+static void
+stats_free(struct stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->cap; i++)
+		free(st->per_watch[i]);
+	free(st->per_watch);
+}
+
 struct row {
 	int		 watch;
 	int		 wd;
@@ -432,5 +442,8 @@ main(int argc, char **argv)
 	watches_establish(&wt, &opt, &pl);
 	events_count(&wt, &st, &opt, &wait_mask);
 	table_print(&wt, &st, &opt);
+	stats_free(&st);
+	watcher_free(&wt);
+	path_list_free(&pl);
 	return EXIT_EVENT;
 }
