@@ -43,6 +43,11 @@ asan:
 	$(MAKE) CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" SANITIZED=1 check; \
 	    status=$$?; $(MAKE) clean; exit $$status
 
+# The suite with both programs under valgrind (slow).
+valgrind: all
+	IW=$$PWD/tests/valgrind/inotifywait IWATCH=$$PWD/tests/valgrind/inotifywatch \
+	    VALGRIND=1 $(BATS) tests
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --suppress=missingIncludeSystem *.c
@@ -65,7 +70,7 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: fuzz fuzz-build all deps check check-reference asan lint format install uninstall clean
+.PHONY: fuzz fuzz-build valgrind all deps check check-reference asan lint format install uninstall clean
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS.
 FUZZ_SECONDS = 600

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -543,7 +544,8 @@ watch_limit(void)
 	return limit;
 }
 
-static int subdirs_read(const char *path, struct outbuf *names);
+static int subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
+    dev_t leaf_dev);
 
 /* How many directories there are in the tree at path, itself included. */
 static size_t
@@ -552,11 +554,12 @@ dirs_count(struct outbuf *path)
 	struct outbuf names = { 0 };
 	size_t off, n = 1;
 
-	if (subdirs_read(path->data, &names) != 0)
+	if (subdirs_read(path->data, &names, 0, 0) != 0)
 		return n;
 	for (off = 0; off < names.len; off += strlen(names.data + off) + 1) {
 		size_t plen = path->len;
 
+		off++;		/* the leaf flag */
 		outbuf_addc(path, '/');
 		outbuf_adds(path, names.data + off);
 		n += dirs_count(path);
@@ -866,38 +869,75 @@ excluded(const struct watcher *wt, const char *dir, size_t len)
 }
 
 /*
- * The names of the subdirectories of path, one after another with their
- * NULs, read before any of them is walked so that a deep tree does not
- * hold a descriptor per level. Symbolic links are never followed.
+ * File systems whose directories count their subdirectories in their
+ * link count, so that a directory with two links has none: ext2-4, xfs,
+ * tmpfs. Not btrfs, whose directories always have one.
  */
 static int
-subdirs_read(const char *path, struct outbuf *names)
+links_count_subdirs(const char *path)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
+	struct statfs sf;
 
-	if (d == NULL)
+	if (statfs(path, &sf) < 0)
+		return 0;
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53:		/* ext2, ext3, ext4 */
+	case 0x58465342:	/* xfs */
+	case 0x01021994:	/* tmpfs */
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The subdirectories of path, each as a flag byte ('L' for a leaf, one
+ * known to have no subdirectories, else 'D'), its name and a NUL. They
+ * are read before any is walked so that a deep tree does not hold a
+ * descriptor per level. Symbolic links are never followed. The type
+ * comes from the directory itself; a leaf is known by its link count,
+ * on the device leaf_dev only (see links_count_subdirs).
+ */
+static int
+subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
+    dev_t leaf_dev)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
 		return errno;
 	names->len = 0;
-	while ((de = readdir(d)) != NULL) {
-		unsigned char type = de->d_type;
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		ssize_t off;
 
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
-		if (type == DT_UNKNOWN) {
+		for (off = 0; off < n;) {
+			struct dirent64 *de = (struct dirent64 *)(void *)(buf + off);
+			const char *name = de->d_name;
+			unsigned char type = de->d_type;
+			char flag = 'D';
 			struct stat st;
 
-			if (fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0)
+			off += de->d_reclen;
+			if (name[0] == '.' && (name[1] == '\0' ||
+			    (name[1] == '.' && name[2] == '\0')))
 				continue;
-			type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+			if (type == DT_UNKNOWN || (type == DT_DIR && leaf_ok)) {
+				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+				type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+				if (type == DT_DIR && leaf_ok &&
+				    st.st_nlink == 2 && st.st_dev == leaf_dev)
+					flag = 'L';
+			}
+			if (type != DT_DIR)
+				continue;
+			outbuf_addc(names, flag);
+			outbuf_add(names, name, strlen(name) + 1);
 		}
-		if (type == DT_DIR)
-			outbuf_add(names, de->d_name, strlen(de->d_name) + 1);
 	}
-	closedir(d);
-	return 0;
+	close(fd);
+	return n < 0 ? errno : 0;
 }
 
 /*
@@ -922,14 +962,16 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
  * and watch descriptors come in the same order. Returns 0 or an errno.
  */
 static int
-walk(struct watcher *wt, struct outbuf *path, int idx)
+walk(struct watcher *wt, struct outbuf *path, int idx, int leaf)
 {
 	struct outbuf names = { 0 };
 	size_t off;
-	int err = subdirs_read(path->data, &names);
+	int err = leaf ? 0 : subdirs_read(path->data, &names, wt->leaf_ok,
+	    wt->leaf_dev);
 
 	for (off = 0; err == 0 && off < names.len;
 	    off += strlen(names.data + off) + 1) {
+		int child_leaf = names.data[off++] == 'L';
 		const char *name = names.data + off;
 		size_t plen = path->len;
 		int child;
@@ -942,7 +984,7 @@ walk(struct watcher *wt, struct outbuf *path, int idx)
 		}
 		outbuf_addc(path, '/');
 		child = node_new(wt, idx, name, strlen(name));
-		err = walk(wt, path, child);
+		err = walk(wt, path, child, child_leaf);
 		if (err != 0)
 			err = subdir_failed(wt, child, path->data, err);
 		path->len = plen;
@@ -972,7 +1014,9 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 		if (path[len - 1] != '/')
 			outbuf_addc(&name, '/');
 		idx = node_new(wt, -1, name.data, name.len);
-		err = walk(wt, &name, idx);
+		wt->leaf_ok = stat(path, &st) == 0 && links_count_subdirs(path);
+		wt->leaf_dev = wt->leaf_ok ? st.st_dev : 0;
+		err = walk(wt, &name, idx, 0);
 		if (err != ENOTDIR) {
 			if (err != 0)
 				node_drop(wt, idx);
@@ -1241,6 +1285,7 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, event_fn fn,
 	}
 	outbuf_addc(&path, '/');
 	idx = node_new(wt, parent, name, strlen(name));
+	wt->scans++;
 	err = walk_new(wt, &path, idx, fn, arg);
 	scan_restore(wt);
 	if (err != 0) {
@@ -1376,20 +1421,30 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 	return 1;
 }
 
-/* One read(2) of the queue; returns as events_drain does. */
+/*
+ * One read(2) of the queue; returns as events_drain does, and 3 when a
+ * short read shows the queue was empty, which saves the read that would
+ * say so. Not after a scan: what the scan did may be queued since.
+ */
 static int
 events_read(struct watcher *wt, event_fn fn, void *arg)
 {
 	ssize_t n = read(wt->fd, wt->buf, EVENT_BUF_SIZE);
+	size_t scans = wt->scans;
+	int r;
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return 0;
-	return events_decode(wt, wt->buf, (size_t)n, fn, arg);
+	r = events_decode(wt, wt->buf, (size_t)n, fn, arg);
+	if (r == 1 && wt->scans == scans && (size_t)n <
+	    EVENT_BUF_SIZE - sizeof(struct inotify_event) - NAME_MAX - 1)
+		return 3;
+	return r;
 }
 
-/* Reads until the queue is empty; returns as events_read does. */
+/* Reads until the queue is empty. */
 int
 events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
@@ -1397,14 +1452,14 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 
 	while ((r = events_read(wt, fn, arg)) == 1)
 		any = 1;
-	if (r == 0) {
+	if (r == 0 || r == 3) {
 		/*
 		 * The queue is empty: no MOVED_TO is coming, and no repeat
 		 * of what a scan reported.
 		 */
 		pending_resolve(wt);
 		scanned_clear(wt);
-		return any;
+		return any || r == 3;
 	}
 	return r;
 }

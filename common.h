@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/types.h>
 
 #define VERSION "3.22.6.0"
 
@@ -148,6 +149,9 @@ struct watcher {
 	char			*buf;		/* the kernel's event records */
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
+	size_t			 scans;		/* new directories scanned so far */
+	int			 leaf_ok;	/* link counts tell leaves on leaf_dev */
+	dev_t			 leaf_dev;
 	int			*added;		/* watches a scan added, to restore */
 	size_t			 nadded, added_cap;
 };
