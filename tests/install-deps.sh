@@ -7,6 +7,7 @@ command -v bats >/dev/null 2>&1 || missing="$missing bats"
 [ -x /usr/bin/inotifywait ] || missing="$missing inotify-tools"
 command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+[ -f /usr/share/bash-completion/completions/inotifywait ] || missing="$missing bash-completion"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "missing:$missing; install them (apt-get install$missing) and retry" >&2
