@@ -46,7 +46,7 @@ asan:
 # The suite with both programs under valgrind (slow).
 valgrind: all
 	IW=$$PWD/tests/valgrind/inotifywait IWATCH=$$PWD/tests/valgrind/inotifywatch \
-	    VALGRIND=1 $(BATS) tests
+	    IWATCH_ARGV0=$$PWD/inotifywatch VALGRIND=1 $(BATS) tests
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

@@ -12,6 +12,8 @@ export BATS_TEST_TIMEOUT
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 IW=${IW:-$TOP/inotifywait}
 IWATCH=${IWATCH:-$TOP/inotifywatch}
+# The program name getopt prints: argv[0], unless a wrapper changed it.
+IWATCH_ARGV0=${IWATCH_ARGV0:-$IWATCH}
 
 # Seconds any single wait may take before the test fails.
 DEADLINE=${DEADLINE:-20}

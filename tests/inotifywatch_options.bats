@@ -19,21 +19,21 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 	iwatch_run -q w
 	expect_status 1
 	expect_out ''
-	expect_err "%s: invalid option -- 'q'\n" "$IWATCH"
+	expect_err "%s: invalid option -- 'q'\n" "$IWATCH_ARGV0"
 }
 
 @test "inotifywatch rejects an unknown short option with exit 1" {
 	iwatch_run -x w
 	expect_status 1
 	expect_out ''
-	expect_err "%s: invalid option -- 'x'\n" "$IWATCH"
+	expect_err "%s: invalid option -- 'x'\n" "$IWATCH_ARGV0"
 }
 
 @test "inotifywatch rejects an unknown long option with exit 1" {
 	iwatch_run --bogus w
 	expect_status 1
 	expect_out ''
-	expect_err "%s: unrecognized option '--bogus'\n" "$IWATCH"
+	expect_err "%s: unrecognized option '--bogus'\n" "$IWATCH_ARGV0"
 }
 
 @test "inotifywatch reports a missing argument of a short option" {
@@ -41,7 +41,7 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 		iwatch_run -"$opt"
 		expect_status 1
 		expect_out ''
-		expect_err "%s: option requires an argument -- '%s'\n" "$IWATCH" "$opt"
+		expect_err "%s: option requires an argument -- '%s'\n" "$IWATCH_ARGV0" "$opt"
 	done
 }
 
@@ -50,14 +50,14 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 		iwatch_run --"$opt"
 		expect_status 1
 		expect_out ''
-		expect_err "%s: option '--%s' requires an argument\n" "$IWATCH" "$opt"
+		expect_err "%s: option '--%s' requires an argument\n" "$IWATCH_ARGV0" "$opt"
 	done
 }
 
 @test "inotifywatch reports an ambiguous long option prefix" {
 	iwatch_run --excl=x w
 	expect_status 1
-	expect_err "%s: option '--excl=x' is ambiguous; possibilities: '--exclude' '--excludei'\n" "$IWATCH"
+	expect_err "%s: option '--excl=x' is ambiguous; possibilities: '--exclude' '--excludei'\n" "$IWATCH_ARGV0"
 }
 
 @test "inotifywatch accepts unambiguous long option prefixes" {
@@ -71,10 +71,10 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 @test "inotifywatch still runs the sort and regex checks after an invalid option" {
 	iwatch_run --exclude a --excludei b -x w
 	expect_status 1
-	expect_err "%s: invalid option -- 'x'\n--exclude and --excludei cannot both be specified.\n" "$IWATCH"
+	expect_err "%s: invalid option -- 'x'\n--exclude and --excludei cannot both be specified.\n" "$IWATCH_ARGV0"
 	iwatch_run -a modify -e access -x w
 	expect_status 1
-	expect_err "%s: invalid option -- 'x'\nCan't sort by an event which isn't being watched for!\n" "$IWATCH"
+	expect_err "%s: invalid option -- 'x'\nCan't sort by an event which isn't being watched for!\n" "$IWATCH_ARGV0"
 }
 
 # --- -e --------------------------------------------------------------------
