@@ -680,6 +680,43 @@ hash_remove(struct watch_table *t, int wd)
 
 /* The watch tree. */
 
+static uint32_t
+names_add(struct watch_table *t, const char *name, size_t len)
+{
+	uint32_t off;
+
+	if (t->names_cap - t->names_len <= len) {
+		while (t->names_cap - t->names_len <= len)
+			t->names_cap = t->names_cap ? t->names_cap * 2 : 4096;
+		t->names = xrealloc(t->names, t->names_cap);
+	}
+	if (t->names_len + len + 1 > UINT32_MAX)
+		die("Out of memory");
+	off = (uint32_t)t->names_len;
+	memcpy(t->names + off, name, len);
+	t->names[off + len] = '\0';
+	t->names_len += len + 1;
+	return off;
+}
+
+/* Drops the names of freed watches once they are half of the arena. */
+static void
+names_compact(struct watch_table *t)
+{
+	char *old = t->names;
+	size_t i;
+
+	if (t->names_waste < 65536 || t->names_waste * 2 < t->names_len)
+		return;
+	t->names = NULL;
+	t->names_len = t->names_cap = t->names_waste = 0;
+	for (i = 0; i < t->n; i++)
+		if (!t->w[i].freed)
+			t->w[i].name = names_add(t, old + t->w[i].name,
+			    strlen(old + t->w[i].name));
+	free(old);
+}
+
 static int
 node_new(struct watcher *wt, int parent, const char *name, size_t len)
 {
@@ -702,13 +739,10 @@ node_new(struct watcher *wt, int parent, const char *name, size_t len)
 	w->parent = parent;
 	w->first_child = -1;
 	w->next_sibling = -1;
-	w->name = xmalloc(len + 1);
-	memcpy(w->name, name, len);
-	w->name[len] = '\0';
+	w->name = names_add(t, name, len);
 	if (parent >= 0) {
 		w->next_sibling = t->w[parent].first_child;
 		t->w[parent].first_child = idx;
-		t->w[parent].nchildren++;
 	}
 	return idx;
 }
@@ -725,7 +759,6 @@ node_unlink(struct watch_table *t, int idx)
 	    link = &t->w[*link].next_sibling)
 		;
 	*link = t->w[idx].next_sibling;
-	t->w[parent].nchildren--;
 	t->w[idx].parent = -1;
 }
 
@@ -742,12 +775,12 @@ node_release(struct watcher *wt, int idx)
 		struct watch *w = &t->w[idx];
 		int parent = w->parent;
 
-		if (w->wd >= 0 || w->nchildren > 0 ||
+		if (w->wd >= 0 || w->first_child >= 0 ||
 		    (wt->keep_dropped && w->first_wd > 0))
 			return;
 		node_unlink(t, idx);
-		free(w->name);
-		w->name = NULL;
+		t->names_waste += strlen(t->names + w->name) + 1;
+		w->freed = 1;
 		if (t->nfree == t->n || (t->nfree & (t->nfree - 1)) == 0)
 			t->free_slots = xrealloc(t->free_slots,
 			    (t->nfree ? t->nfree * 2 : 16) *
@@ -755,6 +788,7 @@ node_release(struct watcher *wt, int idx)
 		t->free_slots[t->nfree++] = idx;
 		idx = parent;
 	}
+	names_compact(t);
 }
 
 /* The kernel dropped the watch (IN_IGNORED) or never gave it. */
@@ -778,7 +812,7 @@ node_child(const struct watch_table *t, int parent, const char *name)
 	int c;
 
 	for (c = t->w[parent].first_child; c >= 0; c = t->w[c].next_sibling)
-		if (!t->w[c].gone && strcmp(t->w[c].name, name) == 0)
+		if (!t->w[c].gone && strcmp(t->names + t->w[c].name, name) == 0)
 			return c;
 	return -1;
 }
@@ -819,10 +853,10 @@ path_append(struct watcher *wt, int idx)
 
 	if (w->parent >= 0) {
 		path_append(wt, w->parent);
-		outbuf_adds(&wt->scratch, w->name);
+		outbuf_adds(&wt->scratch, wt->table.names + w->name);
 		outbuf_addc(&wt->scratch, '/');
 	} else {
-		outbuf_adds(&wt->scratch, w->name);
+		outbuf_adds(&wt->scratch, wt->table.names + w->name);
 	}
 }
 
@@ -1234,7 +1268,7 @@ walk_new(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 	wt->mask = full;
 	if (err != 0)
 		return err;
-	if (wt->table.w[idx].wd < 0 || wt->table.w[idx].name == NULL)
+	if (wt->table.w[idx].wd < 0 || wt->table.w[idx].freed)
 		return 0;	/* the same directory is watched already */
 	if ((full & EVENT_READING) != 0)
 		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
@@ -1332,12 +1366,12 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
 	if (old >= 0 && old != idx)
 		t->w[old].gone = 1;
 	node_unlink(t, idx);
-	free(t->w[idx].name);
-	t->w[idx].name = xstrdup(name);
+	t->names_waste += strlen(t->names + t->w[idx].name) + 1;
+	t->w[idx].name = names_add(t, name, strlen(name));
 	t->w[idx].parent = parent;
 	t->w[idx].next_sibling = t->w[parent].first_child;
 	t->w[parent].first_child = idx;
-	t->w[parent].nchildren++;
+	names_compact(t);
 }
 
 /*
@@ -1467,11 +1501,8 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 void
 watcher_free(struct watcher *wt)
 {
-	size_t i;
-
 	close(wt->fd);
-	for (i = 0; i < wt->table.n; i++)
-		free(wt->table.w[i].name);
+	free(wt->table.names);
 	free(wt->table.w);
 	free(wt->table.free_slots);
 	free(wt->table.hash);

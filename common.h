@@ -105,12 +105,17 @@ struct watch {
 	int		 wd;		/* -1 once the kernel dropped it */
 	int		 parent;	/* index, -1 at the top */
 	int		 first_child, next_sibling;
-	unsigned	 nchildren;
 	int		 first_wd;	/* the wd it was given, 0 if none: set-up order */
-	int		 gone;		/* deleted or moved away: no longer found by name */
-	char		*name;
+	uint32_t	 name;		/* offset in the table's names */
+	unsigned char	 gone;		/* deleted or moved away: no longer found by name */
+	unsigned char	 freed;		/* the slot is free */
 };
 
+/*
+ * The names live in one arena, so a watch costs its struct, its name and
+ * its share of the wd index; the arena is compacted when half of it is
+ * names of freed watches. A pointer into it lasts until the next node.
+ */
 struct watch_table {
 	struct watch	*w;
 	size_t		 n, cap;
@@ -119,6 +124,8 @@ struct watch_table {
 	int		*hash;		/* wd -> index + 1; 0 = empty slot */
 	size_t		 hash_cap, hash_used;
 	size_t		 live;		/* watches the kernel holds for us */
+	char		*names;
+	size_t		 names_len, names_cap, names_waste;
 };
 
 /* A directory that moved away from under a watch, awaiting its MOVED_TO. */
