@@ -1196,9 +1196,10 @@ scan_report(struct watcher *wt, int watch, const char *name,
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
-		if (i > 0 && (!S_ISREG(st->st_mode) ||
-		    (i == 1 && st->st_size == 0)))
+		if (i > 0 && !S_ISREG(st->st_mode))
 			break;
+		if (i == 1 && st->st_size == 0)
+			continue;
 		ev.mask = file_events[i] | (S_ISDIR(st->st_mode) ? IN_ISDIR : 0);
 		all |= file_events[i];
 		if (!event_filtered(wt, &ev))

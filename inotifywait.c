@@ -525,12 +525,12 @@ output_open(struct printer *pr, const char *path)
  * kernel queue is still read while the reader is slow. The flag is put
  * back at exit: the other end of our stdout may share it.
  */
-static struct printer *output_restore;
+static int restore_fd = -1, restore_flags;
 
 static void
 output_restore_flags(void)
 {
-	fcntl(output_restore->out_fd, F_SETFL, output_restore->out_flags);
+	fcntl(restore_fd, F_SETFL, restore_flags);
 }
 
 static void
@@ -546,7 +546,8 @@ output_setup(struct printer *pr)
 	    pr->out_flags | O_NONBLOCK) < 0)
 		return;
 	pr->out_pipe = 1;
-	output_restore = pr;
+	restore_fd = pr->out_fd;
+	restore_flags = pr->out_flags;
 	atexit(output_restore_flags);
 }
 
