@@ -286,3 +286,22 @@ for i in range(100000):
 	wait_file_match out 'CREATE after$'
 	kill -0 "$PID" || fail "SIGINT ended it"
 }
+
+@test "a directory moved in is reported with everything it holds, empty files included" {
+	deliberate_difference "the reference reports only the move"
+	mkdir -p outside/m/sub
+	: >outside/m/empty
+	echo hi >outside/m/sub/f
+	WATCHES=1 start_iw -mrq -e create,modify,close_write,moved_to --format '%w%f %e' w
+	mv outside/m w/
+	wait_file_match out '^w/m/sub/f CLOSE_WRITE,CLOSE$'
+	touch w/marker
+	wait_file_match out '^w/marker CREATE$'
+	kill "$PID"
+	wait_exit
+	sort out >got
+	printf '%s\n' 'w/m MOVED_TO,ISDIR' 'w/m/empty CREATE' 'w/m/empty CLOSE_WRITE,CLOSE' \
+	    'w/m/sub CREATE,ISDIR' 'w/m/sub/f CREATE' 'w/m/sub/f MODIFY' \
+	    'w/m/sub/f CLOSE_WRITE,CLOSE' 'w/marker CREATE' 'w/marker CLOSE_WRITE,CLOSE' | sort >want
+	diff want got || fail "moved-in contents"
+}
