@@ -8,6 +8,8 @@ WARN = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS =
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BATS = bats
+BENCH_DIRS = 20000
+BENCH_RUNS = 3
 PROGS = inotifywait inotifywatch
 
 all: $(PROGS)
@@ -48,6 +50,10 @@ valgrind: all
 	IW=$$PWD/tests/valgrind/inotifywait IWATCH=$$PWD/tests/valgrind/inotifywatch \
 	    IWATCH_ARGV0=$$PWD/inotifywatch VALGRIND=1 $(BATS) tests
 
+# Ours against the reference, side by side (not a test: nothing depends on timing).
+bench: all
+	bench/bench.sh $(BENCH_DIRS) $(BENCH_RUNS)
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --suppress=missingIncludeSystem *.c
@@ -70,7 +76,7 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: fuzz fuzz-build valgrind all deps check check-reference asan lint format install uninstall clean
+.PHONY: bench fuzz fuzz-build valgrind all deps check check-reference asan lint format install uninstall clean
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS.
 FUZZ_SECONDS = 600
