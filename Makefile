@@ -47,7 +47,7 @@ asan:
 
 # The suite with both programs under valgrind (slow).
 valgrind: all
-	IW=$$PWD/tests/valgrind/inotifywait IWATCH=$$PWD/tests/valgrind/inotifywatch \
+	IW=$$PWD/tests/valgrind/inotifywait.sh IWATCH=$$PWD/tests/valgrind/inotifywatch.sh \
 	    IWATCH_ARGV0=$$PWD/inotifywatch VALGRIND=1 $(BATS) tests
 
 # Ours against the reference, side by side (not a test: nothing depends on timing).
