@@ -1,0 +1,114 @@
+#!/bin/sh
+# Benchmark: ours against the reference, alternating in one run.
+#   bench/bench.sh [DIRECTORIES] [RUNS]      (defaults: 20000 3)
+# Prints the median of RUNS for each figure and the ratio ours/reference.
+# Uses about DIRECTORIES watches at a time; cleans up after itself.
+set -eu
+dirs=${1:-20000}
+runs=${2:-3}
+top=$(cd "$(dirname "$0")/.." && pwd)
+OURS_WAIT=${OURS_WAIT:-$top/inotifywait}
+OURS_WATCH=${OURS_WATCH:-$top/inotifywatch}
+REF_WAIT=${REF_WAIT:-/usr/bin/inotifywait}
+REF_WATCH=${REF_WATCH:-/usr/bin/inotifywatch}
+files=20000
+samples=${SAMPLES:-2000}
+
+work=$(mktemp -d /tmp/iw-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+cc -O2 -o "$work/runner" "$top/bench/runner.c"
+runner=$work/runner
+
+echo "building a tree of $dirs directories and $((dirs * 3)) files..." >&2
+python3 - "$work/tree" "$dirs" <<'PY'
+import os, sys
+top, n = sys.argv[1], int(sys.argv[2])
+per = 1000
+for i in range(n):
+    d = os.path.join(top, "a%03d" % (i // per), "b%04d" % (i % per))
+    os.makedirs(d)
+    for j in range(3):
+        with open(os.path.join(d, "f%d" % j), "w") as f:
+            f.write("x")
+PY
+mkdir "$work/empty"
+tree_dirs=$(find "$work/tree" -type d | wc -l)
+
+# measure NAME BIN_WAIT BIN_WATCH: one run of every figure, as "NAME key value".
+measure() {
+	name=$1 iw=$2 iwatch=$3
+	ready="Watches established."
+	READY=$ready "$runner" setup "$iw" -m -r "$work/tree" | sed "s/^/$name /"
+	READY=$ready "$runner" setup "$iw" -m -r "$work/empty" |
+	    sed -n "s/^rss_kb /$name rss_empty_kb /p"
+	rm -rf "$work/ev" && mkdir "$work/ev"
+	READY=$ready LINES_PER_FILE=4 "$runner" events "$iw" "$files" "$work/ev" \
+	    -m --format '%w%f %e' "$work/ev" | sed "s/^/$name /"
+	rm -rf "$work/lat" && mkdir "$work/lat"
+	READY=$ready "$runner" latency "$iw" "$samples" "$work/lat" \
+	    -m -e close_write --format '%w%f' "$work/lat" | sed "s/^/$name /"
+	ready="Finished establishing watches, now collecting statistics."
+	READY=$ready "$runner" setup "$iwatch" -r "$work/tree" |
+	    sed -n "s/^setup_s /$name watch_setup_s /p"
+	rm -rf "$work/ev" && mkdir "$work/ev"
+	READY=$ready "$runner" count "$iwatch" "$files" "$work/ev" "$work/ev" \
+	    2>/dev/null | sed "s/^cpu_s /$name watch_cpu_s /"
+}
+
+: >"$work/results"
+i=1
+while [ "$i" -le "$runs" ]; do
+	echo "run $i of $runs..." >&2
+	if [ $((i % 2)) -eq 1 ]; then
+		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
+		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
+	else
+		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
+		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
+	fi
+	i=$((i + 1))
+done
+
+median() { # NAME KEY
+	awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$work/results" |
+	    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'
+}
+
+row() { # LABEL KEY UNIT SCALE
+	o=$(median ours "$2") r=$(median ref "$2")
+	awk -v l="$1" -v o="$o" -v r="$r" -v u="$3" -v s="$4" 'BEGIN {
+		printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", l, o * s, u, r * s, u, (r > 0 ? o / r : 0)
+	}'
+}
+
+per_watch() { # NAME: bytes per watch above an empty run
+	awk -v full="$(median "$1" rss_kb)" -v empty="$(median "$1" rss_empty_kb)" \
+	    -v n="$tree_dirs" 'BEGIN { print (full - empty) * 1024 / n }'
+}
+
+echo
+echo "$tree_dirs directories, $((dirs * 3)) files; $files file writes; $samples latency samples; median of $runs alternating runs"
+echo
+echo "| figure                                       |          ours    |     reference    |  ratio  |"
+echo "|----------------------------------------------|------------------|------------------|---------|"
+row "inotifywait -m -r: start to Watches established" setup_s ms 1000
+row "inotifywait: resident set once established" rss_kb kB 1
+bo=$(per_watch ours) br=$(per_watch ref)
+awk -v o="$bo" -v r="$br" 'BEGIN {
+	printf "| %-44s | %12.1f %-3s | %12.1f %-3s | %6.2fx |\n", "inotifywait: bytes per watch above an empty run", o, "B", r, "B", (r > 0 ? o / r : 0)
+}'
+row "inotifywait: CPU for all events of the writes" cpu_s ms 1000
+awk -v o="$(median ours cpu_s)" -v r="$(median ref cpu_s)" -v n="$((files * 4))" 'BEGIN {
+	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywait: CPU per printed event", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)
+}'
+row "inotifywait: latency write to line, p50" p50_us us 1
+row "inotifywait: latency write to line, p99" p99_us us 1
+row "inotifywatch -r: start to collecting" watch_setup_s ms 1000
+awk -v o="$(median ours watch_cpu_s)" -v r="$(median ref watch_cpu_s)" -v n="$((files * 4))" 'BEGIN {
+	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywatch: CPU per event counted", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)
+}'
+echo
+for name in ours ref; do
+	l=$(median "$name" lines) w=$(median "$name" wanted)
+	echo "$name printed $l of $w events in the event-cost run"
+done
