@@ -18,8 +18,9 @@ IWATCH_ARGV0=${IWATCH_ARGV0:-$IWATCH}
 # Seconds any single wait may take before the test fails.
 DEADLINE=${DEADLINE:-20}
 
+# is_reference [BINARY]: the binary under test (default $IW) is the reference.
 is_reference() {
-	case "$(readlink -f "$IW")" in
+	case "$(readlink -f "${1:-$IW}")" in
 	/usr/bin/*) return 0 ;;
 	esac
 	return 1
@@ -62,36 +63,36 @@ count_watches() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:'
 }
 
-# wait_watches N [PID]: wait until the process holds at least N watches.
-wait_watches() {
-	local n=$1 pid=${2:-$PID} i=0
-	while [ "$(count_watches "$pid")" -lt "$n" ]; do
-		kill -0 "$pid" 2>/dev/null || fail "process $pid died before $n watches"
+# wait_until CMD...: wait until CMD succeeds; fail after $DEADLINE seconds.
+wait_until() {
+	local i=0
+	until "$@" >/dev/null 2>&1; do
 		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "fewer than $n watches after ${DEADLINE}s"
+		[ "$i" -le $((DEADLINE * 50)) ] || fail "'$*' still false after ${DEADLINE}s"
 		sleep 0.02
 	done
 }
+
+watches_at_least() { [ "$(count_watches "$2")" -ge "$1" ]; }
+watches_at_most() { [ "$(count_watches "$2")" -le "$1" ]; }
+file_matches() { grep -qE -- "$2" "$1"; }
+lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+nuls_at_least() { [ "$(tr -cd '\0' <"$1" | wc -c)" -ge "$2" ]; }
+
+# wait_watches N [PID]: wait until the process holds at least N watches.
+wait_watches() { wait_until watches_at_least "$1" "${2:-$PID}"; }
+
+# wait_watches_at_most N [PID]: ... at most N (after watches were removed).
+wait_watches_at_most() { wait_until watches_at_most "$1" "${2:-$PID}"; }
 
 # wait_file_match FILE REGEX: wait until FILE has a line matching REGEX.
-wait_file_match() {
-	local file=$1 re=$2 i=0
-	until grep -qE -- "$re" "$file" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "no line matching '$re' in $file after ${DEADLINE}s"
-		sleep 0.02
-	done
-}
+wait_file_match() { wait_until file_matches "$1" "$2"; }
 
 # wait_lines FILE N: wait until FILE holds at least N lines.
-wait_lines() {
-	local file=$1 n=$2 i=0
-	while [ "$(wc -l <"$file" 2>/dev/null || echo 0)" -lt "$n" ]; do
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "fewer than $n lines in $file after ${DEADLINE}s"
-		sleep 0.02
-	done
-}
+wait_lines() { wait_until lines_at_least "$1" "$2"; }
+
+# wait_nuls FILE N: wait until FILE holds at least N NUL bytes.
+wait_nuls() { wait_until nuls_at_least "$1" "$2"; }
 
 # wait_exit [PID]: wait for the process to end; its exit status goes to $status.
 wait_exit() {

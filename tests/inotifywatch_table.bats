@@ -323,8 +323,8 @@ sort_scenario() {
 	expect_out '\ntotal  attrib  filename\n1      1       w/\n\ntotal  attrib  filename\n2      2       w/\n'
 }
 
-# sort_scenario: events with different counts in d1, d2 and d3.
-sort_scenario() {
+# column_scenario: events with different counts in d1, d2 and d3.
+column_scenario() {
 	touch d1/a
 	touch d2/a d2/b
 	touch d3/a d3/b d3/c
@@ -363,7 +363,7 @@ check_sorted() {
 			if [ "$key$dir" = accessd ] && iwatch_is_reference; then continue; fi
 			rm -rf d1 d2 d3 && mkdir d1 d2 d3
 			iwatch_start -z -"$dir" "$key" d1 d2 d3
-			sort_scenario
+			column_scenario
 			stop_iwatch INT
 			expect_status 0
 			check_sorted "$key" "$dir" || fail "-$dir $key: $(cat out)"

@@ -47,38 +47,6 @@ has_line() {
 	grep -qxF -- "$2" "$1" || fail "no line '$2' in $1"
 }
 
-# wait_nuls FILE N: wait until FILE holds at least N NUL bytes.
-wait_nuls() {
-	local file=$1 n=$2 i=0
-	while [ "$(tr -cd '\0' <"$file" 2>/dev/null | wc -c)" -lt "$n" ]; do
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "fewer than $n NULs in $file after ${DEADLINE}s"
-		sleep 0.02
-	done
-}
-
-# wait_watches_at_most N [PID]: wait until the process holds at most N
-# watches (after a watch was removed).
-wait_watches_at_most() {
-	local n=$1 pid=${2:-$PID} i=0
-	while [ "$(count_watches "$pid")" -gt "$n" ]; do
-		kill -0 "$pid" 2>/dev/null || fail "process $pid died"
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "more than $n watches after ${DEADLINE}s"
-		sleep 0.02
-	done
-}
-
-# wait_until CMD...: wait until CMD succeeds.
-wait_until() {
-	local i=0
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "'$*' still false after ${DEADLINE}s"
-		sleep 0.02
-	done
-}
-
 # timer N: let N seconds pass, measured by a watcher's own -t expiring on
 # an idle directory (a real timer, not a guess about scheduling).
 timer() {

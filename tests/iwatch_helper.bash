@@ -6,12 +6,7 @@
 #   IWATCH=/usr/bin/inotifywatch IW=/usr/bin/inotifywait bats tests/inotifywatch_*.bats
 
 # iwatch_is_reference: true when $IWATCH is the distribution's binary.
-iwatch_is_reference() {
-	case "$(readlink -f "$IWATCH")" in
-	/usr/bin/*) return 0 ;;
-	esac
-	return 1
-}
+iwatch_is_reference() { is_reference "$IWATCH"; }
 
 # iwatch_deliberate_difference REASON: skip the test when $IWATCH is the
 # reference (the test checks a behaviour where we deliberately differ).

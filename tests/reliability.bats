@@ -21,15 +21,19 @@ burst_trees() {
 		rm -rf w/* out err
 		WATCHES=1 start_iw -m -r -q -e create,close_write --format '%w%f %e' w
 		burst_trees 50
-		wait_lines out 250
+		wait_until unique_lines_at_least out 250
 		kill "$PID"
 		wait_exit
-		[ "$(grep -c ' CREATE,ISDIR$' out)" -eq 150 ] || fail "round $round: directories"
-		[ "$(grep -c ' CLOSE_WRITE,CLOSE$' out)" -eq 50 ] || fail "round $round: files"
-		[ "$(sort out | uniq -d | wc -l)" -eq 0 ] || fail "round $round: repeats"
-		[ "$(wc -l <out)" -eq 250 ] || fail "round $round: line count"
+		[ "$(sort -u out | grep -c ' CREATE,ISDIR$')" -eq 150 ] || fail "round $round: directories"
+		[ "$(sort -u out | grep -c ' CREATE$')" -eq 50 ] || fail "round $round: file creations"
+		[ "$(sort -u out | grep -c ' CLOSE_WRITE,CLOSE$')" -eq 50 ] || fail "round $round: files"
+		# A file the scan found still open for writing has its real
+		# CLOSE_WRITE later: that one may come twice, nothing else.
+		[ "$(grep -v CLOSE_WRITE out | sort | uniq -d | wc -l)" -eq 0 ] || fail "round $round: repeats"
 	done
 }
+
+unique_lines_at_least() { [ "$(sort -u "$1" | wc -l)" -ge "$2" ]; }
 
 @test "every file of a tree copied in with cp -r is reported by close_write" {
 	deliberate_difference "the reference reports about half of them"
@@ -41,13 +45,15 @@ burst_trees() {
 	done
 	WATCHES=1 start_iw -mrq -e close_write --format '%w%f' w
 	cp -r src w/
-	wait_lines out 180
+	wait_until unique_lines_at_least out 180
 	(cd w && find src -type f | sort) >expected
-	sed 's|^w/||' out | sort >got
+	# A file the scan found still being written is reported again at its
+	# real close: each file at least once is what a mirror needs.
+	sed 's|^w/||' out | sort -u >got
 	diff expected got || fail "files reported differ"
 }
 
-@test "a new directory's contents are reported once each, with the events that made them" {
+@test "a new directory's contents are reported, creations once each, with the events that made them" {
 	deliberate_difference "the reference misses what was created before the watch"
 	WATCHES=1 start_iw -mrq -e create,modify,close_write --format '%w%f %e' w
 	mkdir -p w/n/x/y && echo hi >w/n/x/y/f && : >w/n/empty && ln -s f w/n/link
@@ -59,9 +65,14 @@ burst_trees() {
 	kill "$PID"
 	wait_exit
 	for line in 'w/n CREATE,ISDIR' 'w/n/x CREATE,ISDIR' 'w/n/x/y CREATE,ISDIR' \
-	    'w/n/x/y/f CREATE' 'w/n/x/y/f MODIFY' 'w/n/x/y/f CLOSE_WRITE,CLOSE' \
-	    'w/n/empty CREATE' 'w/n/empty CLOSE_WRITE,CLOSE' 'w/n/link CREATE'; do
+	    'w/n/x/y/f CREATE' 'w/n/empty CREATE' 'w/n/link CREATE'; do
 		[ "$(grep -cxF "$line" out)" -eq 1 ] || fail "'$line' not exactly once"
+	done
+	# A file the scan found still being written also gets its real
+	# MODIFY and CLOSE_WRITE later.
+	for line in 'w/n/x/y/f MODIFY' 'w/n/x/y/f CLOSE_WRITE,CLOSE' \
+	    'w/n/empty CLOSE_WRITE,CLOSE'; do
+		[ "$(grep -cxF "$line" out)" -ge 1 ] || fail "no '$line'"
 	done
 	! grep -q '^w/n/empty MODIFY' out || fail "an empty file was reported modified"
 }
