@@ -138,6 +138,27 @@ static const struct {
 #define N_PRINTED	18	/* the entries above MOVE are printed */
 
 /*
+ * The events part of both tools' --help: one TAB before each name, which
+ * bash-completion reads.
+ */
+const char help_events[] =
+"\taccess\t\tcontents read\n"
+"\tmodify\t\tcontents written\n"
+"\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
+"\tclose_write\tclosed after being open for writing\n"
+"\tclose_nowrite\tclosed after being open read-only\n"
+"\tclose\t\tclosed, either way\n"
+"\topen\t\topened\n"
+"\tmoved_to\tmoved into a watched directory\n"
+"\tmoved_from\tmoved out of a watched directory\n"
+"\tmove\t\tmoved into or out of a watched directory\n"
+"\tmove_self\ta watched file or directory was moved\n"
+"\tcreate\t\tcreated in a watched directory\n"
+"\tdelete\t\tdeleted from a watched directory\n"
+"\tdelete_self\ta watched file or directory was deleted\n"
+"\tunmount\t\tthe file system holding it was unmounted\n";
+
+/*
  * Parses a comma-separated list of event names, any case. Empty names
  * are skipped (the reference turned the whole list into "all events").
  * Returns -1 if a name is unknown.

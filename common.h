@@ -40,7 +40,8 @@ void	*xmalloc(size_t size);
 void	*xrealloc(void *ptr, size_t size);
 char	*xstrdup(const char *s);
 
-/* Event names. */
+/* Event names, and their part of --help. */
+extern const char help_events[];
 #define EVENT_TEXT_MAX	256
 int	 event_list_parse(const char *list, uint32_t *mask);
 size_t	 event_mask_format(uint32_t mask, char sep, char *buf);
@@ -55,6 +56,23 @@ enum {
 	OPT_VERSION,
 	OPT_TOOL		/* first code free for a tool's own options */
 };
+
+/* The long options both tools take, for their getopt_long tables. */
+#define COMMON_LONG_OPTIONS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, OPT_VERSION }, \
+	{ "event", required_argument, NULL, 'e' }, \
+	{ "timeout", required_argument, NULL, 't' }, \
+	{ "recursive", no_argument, NULL, 'r' }, \
+	{ "no-dereference", no_argument, NULL, 'P' }, \
+	{ "fromfile", required_argument, NULL, OPT_FROMFILE }, \
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE }, \
+	{ "excludei", required_argument, NULL, OPT_EXCLUDEI }, \
+	{ "include", required_argument, NULL, OPT_INCLUDE }, \
+	{ "includei", required_argument, NULL, OPT_INCLUDEI }, \
+	{ "inotify", no_argument, NULL, 'I' }, \
+	{ "fanotify", no_argument, NULL, 'F' }, \
+	{ "filesystem", no_argument, NULL, 'S' }
 
 /* Options both tools take. */
 struct common_opts {

@@ -119,50 +119,22 @@ static const char help_text[] =
 "\t      delete_self or unmount) arrived.\n"
 "\t2  -  --timeout expired before any event arrived.\n"
 "\n"
-"Events:\n"
-"\taccess\t\tcontents read\n"
-"\tmodify\t\tcontents written\n"
-"\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
-"\tclose_write\tclosed after being open for writing\n"
-"\tclose_nowrite\tclosed after being open read-only\n"
-"\tclose\t\tclosed, either way\n"
-"\topen\t\topened\n"
-"\tmoved_to\tmoved into a watched directory\n"
-"\tmoved_from\tmoved out of a watched directory\n"
-"\tmove\t\tmoved into or out of a watched directory\n"
-"\tmove_self\ta watched file or directory was moved\n"
-"\tcreate\t\tcreated in a watched directory\n"
-"\tdelete\t\tdeleted from a watched directory\n"
-"\tdelete_self\ta watched file or directory was deleted\n"
-"\tunmount\t\tthe file system holding it was unmounted\n";
+"Events:\n";
 
 static const char short_opts[] = "hcmrPqt:de:o:sfIFS";
 
 static const struct option long_opts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "event", required_argument, NULL, 'e' },
+	COMMON_LONG_OPTIONS,
 	{ "monitor", no_argument, NULL, 'm' },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "timeout", required_argument, NULL, 't' },
 	{ "filename", no_argument, NULL, 'f' },
-	{ "recursive", no_argument, NULL, 'r' },
 	{ "csv", no_argument, NULL, 'c' },
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "syslog", no_argument, NULL, 's' },
 	{ "outfile", required_argument, NULL, 'o' },
-	{ "no-dereference", no_argument, NULL, 'P' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "no-newline", no_argument, NULL, OPT_NO_NEWLINE },
 	{ "timefmt", required_argument, NULL, OPT_TIMEFMT },
-	{ "fromfile", required_argument, NULL, OPT_FROMFILE },
-	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-	{ "excludei", required_argument, NULL, OPT_EXCLUDEI },
-	{ "include", required_argument, NULL, OPT_INCLUDE },
-	{ "includei", required_argument, NULL, OPT_INCLUDEI },
-	{ "inotify", no_argument, NULL, 'I' },
-	{ "fanotify", no_argument, NULL, 'F' },
-	{ "filesystem", no_argument, NULL, 'S' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -391,6 +363,7 @@ static void
 usage_help(void)
 {
 	fputs(help_text, stdout);
+	fputs(help_events, stdout);
 	exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
 }
 

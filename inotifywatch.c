@@ -100,44 +100,16 @@ static const char help_text[] =
 "\t0  -  The table was printed (or no event occurred).\n"
 "\t1  -  An error occurred.\n"
 "\n"
-"Events:\n"
-"\taccess\t\tcontents read\n"
-"\tmodify\t\tcontents written\n"
-"\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
-"\tclose_write\tclosed after being open for writing\n"
-"\tclose_nowrite\tclosed after being open read-only\n"
-"\tclose\t\tclosed, either way\n"
-"\topen\t\topened\n"
-"\tmoved_to\tmoved into a watched directory\n"
-"\tmoved_from\tmoved out of a watched directory\n"
-"\tmove\t\tmoved into or out of a watched directory\n"
-"\tmove_self\ta watched file or directory was moved\n"
-"\tcreate\t\tcreated in a watched directory\n"
-"\tdelete\t\tdeleted from a watched directory\n"
-"\tdelete_self\ta watched file or directory was deleted\n"
-"\tunmount\t\tthe file system holding it was unmounted\n";
+"Events:\n";
 
 static const char short_opts[] = "hvzrPt:e:a:d:IFS";
 
 static const struct option long_opts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	COMMON_LONG_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "zero", no_argument, NULL, 'z' },
-	{ "recursive", no_argument, NULL, 'r' },
-	{ "no-dereference", no_argument, NULL, 'P' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "event", required_argument, NULL, 'e' },
 	{ "ascending", required_argument, NULL, 'a' },
 	{ "descending", required_argument, NULL, 'd' },
-	{ "fromfile", required_argument, NULL, OPT_FROMFILE },
-	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-	{ "excludei", required_argument, NULL, OPT_EXCLUDEI },
-	{ "include", required_argument, NULL, OPT_INCLUDE },
-	{ "includei", required_argument, NULL, OPT_INCLUDEI },
-	{ "inotify", no_argument, NULL, 'I' },
-	{ "fanotify", no_argument, NULL, 'F' },
-	{ "filesystem", no_argument, NULL, 'S' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -195,6 +167,7 @@ options_parse(struct options *opt, int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
+			fputs(help_events, stdout);
 			exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
 		case OPT_VERSION:
 			printf("inotifywatch %s\n", VERSION);
