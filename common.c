@@ -1004,7 +1004,8 @@ static int
 subdir_failed(struct watcher *wt, int idx, const char *path, int err)
 {
 	node_drop(wt, idx);
-	if (err != EACCES && err != ENOENT && err != ELOOP && err != ENOTDIR)
+	if (err != EACCES && err != ENOENT && err != ELOOP && err != ENOTDIR &&
+	    err != ENAMETOOLONG)
 		return err;
 	msg("Skipping %s: %s", path, strerror(err));
 	return 0;
