@@ -53,6 +53,7 @@ valgrind: all
 # Ours against the reference, side by side (not a test: nothing depends on timing).
 bench: all
 	bench/bench.sh $(BENCH_DIRS) $(BENCH_RUNS)
+	bench/mirror.sh $(BENCH_RUNS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
