@@ -64,8 +64,7 @@ struct printer {
 	struct format		 fmt;
 	struct outbuf		 out;
 	int			 out_fd;
-	int			 out_pipe;	/* a pipe or socket: never block on it */
-	int			 out_flags;	/* its file status flags before */
+	int			 out_pipe;	/* a pipe of our own: never block on it */
 	uint32_t		 user_mask;
 	int			 got_event;	/* single-event mode: what ended it */
 	int			 status;
@@ -494,34 +493,26 @@ output_open(struct printer *pr, const char *path)
 }
 
 /*
- * Output to a pipe or socket is written without blocking, so that the
- * kernel queue is still read while the reader is slow. The flag is put
- * back at exit: the other end of our stdout may share it.
+ * Output to a pipe is written without blocking, so that the kernel queue
+ * is still read while the reader is slow. O_NONBLOCK belongs to the open
+ * file, which other processes may share, so the pipe is opened anew for
+ * us alone; where that fails, writes block as before.
  */
-static int restore_fd = -1, restore_flags;
-
-static void
-output_restore_flags(void)
-{
-	fcntl(restore_fd, F_SETFL, restore_flags);
-}
-
 static void
 output_setup(struct printer *pr)
 {
+	char path[64];
 	struct stat st;
+	int fd;
 
-	if (fstat(pr->out_fd, &st) < 0 ||
-	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+	if (fstat(pr->out_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
 		return;
-	pr->out_flags = fcntl(pr->out_fd, F_GETFL);
-	if (pr->out_flags < 0 || fcntl(pr->out_fd, F_SETFL,
-	    pr->out_flags | O_NONBLOCK) < 0)
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", pr->out_fd);
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return;
+	pr->out_fd = fd;
 	pr->out_pipe = 1;
-	restore_fd = pr->out_fd;
-	restore_flags = pr->out_flags;
-	atexit(output_restore_flags);
 }
 
 /* The reader went away: end as a write would have ended us. */

@@ -320,3 +320,17 @@ for i in range(100000):
 	    'w/m/sub/f CLOSE_WRITE,CLOSE' 'w/marker CREATE' 'w/marker CLOSE_WRITE,CLOSE' | sort >want
 	diff want got || fail "moved-in contents"
 }
+
+@test "inotifywait leaves a FIFO it shares with its reader blocking for the reader" {
+	mkfifo f
+	exec 5<>f
+	"$IW" -m -q --format '%f' w >&5 2>err 3>&- &
+	PID=$!
+	wait_watches 1
+	touch w/x
+	# A blocking read waits for the line; a non-blocking one would fail.
+	local line
+	IFS= read -r -t "$DEADLINE" line <&5 || fail "read failed"
+	[ "$line" = x ] || fail "got '$line'"
+	exec 5<&-
+}

@@ -1,0 +1,227 @@
+# A real-time mirror to a real rsync daemon: docs/mirror.sh, and the
+# classic one-line-per-event loop, against `rsync --daemon` on 127.0.0.1
+# with a password-protected module.
+
+# Each test may wait MIRROR_DEADLINE (60 s) for a mirror to catch up.
+BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-150}
+[ "$BATS_TEST_TIMEOUT" -ge 150 ] || BATS_TEST_TIMEOUT=150
+
+load helper
+load iw_helper
+load mirror_helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	EXTRA_PIDS=
+	start_daemon
+}
+
+teardown() {
+	mirror_teardown
+}
+
+# mode_is MODE FILE: FILE has these permission bits (octal).
+mode_is() {
+	[ "$(stat -c %a "$2")" = "$1" ]
+}
+
+# make_tree DIR DIRS SUBDIRS FILES: DIR/dN/sM/fK, each 100 KB and unique.
+make_tree() {
+	local top=$1 d s f
+	[ -f blob ] || head -c 102400 /dev/urandom >blob
+	for d in $(seq 0 $(($2 - 1))); do
+		for s in $(seq 0 $(($3 - 1))); do
+			mkdir -p "$top/d$d/s$s"
+			for f in $(seq 0 $(($4 - 1))); do
+				{
+					echo "$top/d$d/s$s/f$f"
+					cat blob
+				} >"$top/d$d/s$s/f$f"
+			done
+		done
+	done
+}
+
+@test "mirror.sh is POSIX sh that dash accepts, and -h prints its usage" {
+	sh -n "$MIRROR"
+	if command -v dash >/dev/null; then
+		dash -n "$MIRROR"
+	fi
+	[ -x "$MIRROR" ] || fail "mirror.sh is not executable"
+	"$MIRROR_SHELL" "$MIRROR" -h >out 2>err
+	grep -q '^Usage: ' out || fail "no usage"
+	[ ! -s err ] || fail "stderr: $(cat err)"
+	run "$MIRROR_SHELL" "$MIRROR" -i "$IW" src
+	[ "$status" -eq 1 ] || fail "no destination: status $status"
+}
+
+@test "mirror.sh keeps a daemon module equal to a folder through a burst, renames, deletes, a copied tree and odd names" {
+	mkdir -p src/old/deep
+	echo seed >src/seed
+	echo stale >module/stale-before-start
+	echo keep >src/old/deep/keep
+	start_mirror -s src -d "$URL"
+	# The initial full sync (with --delete) is visible in the module.
+	wait_synced module/old/deep/keep
+	within "$MIRROR_DEADLINE" test ! -e module/stale-before-start || fail "the full sync kept a stale file"
+
+	# A burst: 10 dirs x 4 subdirs x 5 files of 100 KB.
+	make_tree src 10 4 5
+	# Modify some, rename files and directories, delete some.
+	echo more >>src/d1/s1/f1
+	printf 'rewritten' >src/d1/s2/f0
+	mv src/d2/s0/f0 src/d2/s0/renamed
+	mv src/d2/s1/f1 src/d5/s2/moved-across
+	mv src/d3 src/d3-renamed
+	mv src/d4/s3 src/d6/s3-moved-in
+	mv src/old src/old-renamed
+	rm src/d7/s0/f0 src/d7/s0/f1
+	rm -r src/d8
+	chmod 600 src/d9/s0/f0
+	# A tree copied in.
+	make_tree tree 2 2 3
+	cp -r tree src/copied
+	# Names with spaces and a newline, and a symbolic link.
+	echo spaces >"src/name with spaces"
+	mkdir "src/dir with space"
+	echo newline >"src/dir with space/new"$'\n'"line"
+	ln -s d1/s1/f1 src/link
+	wait_mirrored src module
+	# The content is there; the mode may come later in the same rsync run.
+	within "$MIRROR_DEADLINE" mode_is 600 module/d9/s0/f0 || fail "mode not mirrored"
+	[ "$(readlink module/link)" = d1/s1/f1 ] || fail "link not mirrored"
+
+	# More changes on top of a mirror in sync.
+	mv src/d3-renamed src/d3
+	rm -r src/copied/d1
+	mv "src/dir with space" "src/dir with space 2"
+	echo again >>"src/dir with space 2/new"$'\n'"line"
+	wait_mirrored src module
+	! grep -q 'failed' mirror.err || fail "a sync failed: $(cat mirror.err)"
+	stop_mirror
+}
+
+@test "the classic inotifywait | while read | rsync loop keeps a daemon module equal to a flat folder" {
+	local src=$PWD/src
+	mkdir src
+	echo old >src/gone
+	echo same >src/same
+	rsync -a src/ "$URL"
+	{
+		echo "$BASHPID" >iw.pid
+		exec "$IW" -mrq --format '%w%f' -e close_write,delete "$src" 2>iw.err
+	} 3>&- | while read -r line; do
+		if [ -e "$line" ]; then
+			rsync -a --relative "$src/./${line#"$src"/}" "$URL"
+		else
+			rsync -a --delete "$src/" "$URL"
+		fi
+	done 3>&- &
+	EXTRA_PIDS=$!
+	within "$MIRROR_DEADLINE" test -s iw.pid || fail "no watcher"
+	EXTRA_PIDS="$(cat iw.pid) $EXTRA_PIDS"
+	wait_watches 1 "$(cat iw.pid)"
+	echo one >src/a
+	echo two >src/b
+	echo three >src/c
+	echo more >>src/a
+	rm src/gone
+	rm src/b
+	wait_mirrored src module
+	[ "$(cat module/a)" = "$(printf 'one\nmore')" ] || fail "modification not mirrored"
+	[ ! -e module/gone ] || fail "deletion not mirrored"
+}
+
+@test "mirror.sh resyncs everything after the kernel's event queue overflows" {
+	deliberate_difference "the reference drops the overflow unless -e q_overflow"
+	local n
+	n=$(($(cat /proc/sys/fs/inotify/max_queued_events) + 1000))
+	mkdir src
+	echo seed >src/seed
+	start_mirror -s src -d "$URL"
+	wait_synced module/seed
+	kill -STOP "$(cat watcher.pid)"
+	# More events than the queue holds (each file is at least CREATE and
+	# CLOSE_WRITE): the later ones are lost, only a full sync brings them.
+	(cd src && seq -f 'f%.0f' 1 "$n" | xargs touch)
+	rm src/seed
+	kill -CONT "$(cat watcher.pid)"
+	wait_mirrored src module
+	grep -q 'overflow' mirror.err || fail "overflow not reported: $(cat mirror.err)"
+	stop_mirror
+}
+
+@test "mirror.sh retries a failing destination with back-off while the others stay in sync" {
+	mkdir src
+	echo seed >src/seed
+	# rsync makes the last folder of a local destination, not its parent.
+	start_mirror -b 2 -s src -d "$URL" -d "$PWD/later/copy/"
+	wait_synced module/seed
+	wait_file_match mirror.err 'failed .*full sync again in 1s'
+	wait_file_match mirror.err 'failed .*full sync again in 2s'
+	echo one >src/one
+	wait_mirrored src module
+	mkdir later
+	wait_mirrored src later/copy
+	wait_file_match mirror.err 'later/copy/ is in sync again'
+	echo two >src/two
+	wait_mirrored src later/copy
+	wait_mirrored src module
+	stop_mirror
+}
+
+@test "mirror.sh hands over to a new event log without losing events" {
+	mkdir src
+	echo seed >src/seed
+	start_mirror -v -L 500 -s src -d "$URL"
+	wait_synced module/seed
+	make_tree src 4 2 3
+	mv src/d0 src/d0-renamed
+	rm -r src/d1
+	wait_mirrored src module
+	echo late >src/late
+	wait_mirrored src module
+	wait_file_match mirror.err 'started a new event log'
+	stop_mirror
+}
+
+# synced_times N: mirror.sh -v said N times that a destination is in sync.
+synced_times() {
+	[ "$(grep -c ': in sync$' mirror.err)" -ge "$1" ]
+}
+
+@test "mirror.sh uses no CPU while nothing changes, and stops cleanly on SIGTERM" {
+	local before after
+	mkdir src
+	echo seed >src/seed
+	start_mirror -v -s src -d "$URL"
+	wait_synced module/seed
+	echo one >src/one
+	wait_mirrored src module
+	# The batch is over: its rsync ended and said so.
+	within "$MIRROR_DEADLINE" synced_times 2 || fail "no end of batch: $(cat mirror.err)"
+	before=$(cpu_ticks "$MIRROR_PID")
+	timer 2
+	after=$(cpu_ticks "$MIRROR_PID")
+	# A loop that polls would burn most of the 2 s (200 ticks).
+	[ $((after - before)) -le 10 ] || fail "$((after - before)) ticks of CPU in 2 s idle"
+	stop_mirror
+}
+
+@test "mirror.sh stops with status 1, leaving the mirror as it was, when the source folder is moved away" {
+	local ids left
+	mkdir -p src/sub
+	echo seed >src/sub/seed
+	start_mirror -s src -d "$URL"
+	wait_synced module/sub/seed
+	ids=$(descendants "$MIRROR_PID")
+	mv src src-moved
+	wait_exit "$MIRROR_PID"
+	MIRROR_PID=
+	[ "$status" -eq 1 ] || fail "status $status: $(cat mirror.err)"
+	grep -q 'stopping' mirror.err || fail "no reason given: $(cat mirror.err)"
+	[ -f module/sub/seed ] || fail "the mirror was changed"
+	left=$(still_there $ids)
+	[ -z "$left" ] || fail "processes left behind: $left"
+	[ -z "$(ls -A work)" ] || fail "work folder left behind"
+}
