@@ -121,9 +121,9 @@ for i in range(100000):
 	! grep -q Q_OVERFLOW out || fail "overflow reported"
 }
 
-@test "a kernel queue overflow is printed and warned about even when not asked for" {
-	deliberate_difference "the reference drops the overflow unless -e q_overflow"
-	WATCHES=1 start_iw -m -q -e create w
+# overflow_queue: makes the kernel queue of the stopped watcher overflow
+# (it holds 16384 events), then lets the watcher go on.
+overflow_queue() {
 	kill -STOP "$PID"
 	python3 -c '
 import os
@@ -131,6 +131,12 @@ for i in range(17000):
     os.close(os.open("w/f%d" % i, os.O_CREAT | os.O_WRONLY))
 '
 	kill -CONT "$PID"
+}
+
+@test "a kernel queue overflow is printed and warned about even when not asked for" {
+	deliberate_difference "the reference drops the overflow unless -e q_overflow"
+	WATCHES=1 start_iw -m -q -e create w
+	overflow_queue
 	wait_file_match out '^ Q_OVERFLOW $'
 	grep -q 'overflow' err || fail "no warning on stderr"
 }
@@ -138,13 +144,7 @@ for i in range(17000):
 @test "the overflow line of --format '%w%f' is empty, for a mirror loop to resync" {
 	deliberate_difference "the reference drops the overflow unless -e q_overflow"
 	WATCHES=1 start_iw -m -q -e create --format '%w%f' w
-	kill -STOP "$PID"
-	python3 -c '
-import os
-for i in range(17000):
-    os.close(os.open("w/f%d" % i, os.O_CREAT | os.O_WRONLY))
-'
-	kill -CONT "$PID"
+	overflow_queue
 	wait_file_match out '^$'
 }
 
