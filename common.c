@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <syslog.h>
@@ -539,6 +540,71 @@ wait_events(struct pollfd *pfd, int n, long long deadline,
 	if (r < 0 && errno != EINTR)
 		die("%s", strerror(errno));
 	return r;
+}
+
+/*
+ * Pacing. A read of two records or more within STREAM_GAP_NS of the last
+ * read starts a stream, whose first pause is PAUSE_MIN_NS. While a read
+ * after a pause holds fewer than STREAM_BATCH records, the pause doubles,
+ * up to PAUSE_MAX_NS, the most a line waits for the sake of batching;
+ * while it holds more than four times that, it halves. Nothing read after
+ * the longest pause ends the stream.
+ */
+#define STREAM_GAP_NS	1000000LL
+#define STREAM_BATCH	64
+#define PAUSE_MIN_NS	100000LL
+#define PAUSE_MAX_NS	5000000LL
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void
+pacer_init(struct pacer *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* The pauses are short: the kernel's default slack would double them. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+}
+
+/* Called after each read of the queue with the reader's record count. */
+void
+pacer_after_read(struct pacer *p, size_t records)
+{
+	long long t = now_ns();
+	size_t got = records - p->seen;
+
+	if (p->pause_ns == 0) {
+		if (got >= 2 && t - p->last_ns < STREAM_GAP_NS)
+			p->pause_ns = PAUSE_MIN_NS;
+	} else if (got == 0 && p->pause_ns >= PAUSE_MAX_NS)
+		p->pause_ns = 0;
+	else if (got < STREAM_BATCH)
+		p->pause_ns = p->pause_ns < PAUSE_MAX_NS / 2 ?
+		    2 * p->pause_ns : PAUSE_MAX_NS;
+	else if (got > 4 * STREAM_BATCH && p->pause_ns > PAUSE_MIN_NS)
+		p->pause_ns /= 2;
+	p->last_ns = t;
+	p->seen = records;
+}
+
+/*
+ * The pause of a stream: only a signal ends it early. No descriptor is
+ * polled: one merely in the poll set would still wake us for each event.
+ */
+void
+wait_pause(const struct pacer *p, const sigset_t *wait_mask)
+{
+	struct timespec ts = { p->pause_ns / 1000000000LL,
+		p->pause_ns % 1000000000LL };
+
+	if (ppoll(NULL, 0, &ts, wait_mask) < 0 && errno != EINTR)
+		die("%s", strerror(errno));
 }
 
 /* The watch limit in force: the smaller of the system's and the namespace's. */
@@ -1460,6 +1526,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		if (ie.len > n - off - sizeof(ie))
 			break;
 		off += sizeof(ie) + ie.len;
+		wt->records++;
 		ev.watch = ie.wd >= 0 ? hash_find(&wt->table, ie.wd) : -1;
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;

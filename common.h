@@ -179,6 +179,7 @@ struct watcher {
 	dev_t			 leaf_dev;
 	int			*added;		/* watches a scan added, to restore */
 	size_t			 nadded, added_cap;
+	size_t			 records;	/* kernel records read so far */
 };
 
 /* A decoded event. */
@@ -218,6 +219,22 @@ void	 signals_catch(sigset_t *wait_mask, int usr1, int keep_ignored);
 void	 signal_exit(void) __attribute__((noreturn));
 int	 wait_events(struct pollfd *pfd, int n, long long deadline,
 	    const sigset_t *wait_mask);
+
+/*
+ * While events stream in, a wake-up for each costs more than the events
+ * themselves: the wait before the next read becomes a pause in which the
+ * queue does not wake us, so that one wake-up takes many events. The
+ * pause grows with the stream, to 5 ms at most; an event that comes alone,
+ * or alone answers the last line written, is read at once.
+ */
+struct pacer {
+	long long	 pause_ns;	/* the next wait's pause; 0: no stream */
+	long long	 last_ns;	/* when the last read was */
+	size_t		 seen;		/* the reader's record count then */
+};
+void	 pacer_init(struct pacer *p);
+void	 pacer_after_read(struct pacer *p, size_t records);
+void	 wait_pause(const struct pacer *p, const sigset_t *wait_mask);
 
 /* Timeouts: a deadline on the monotonic clock, in milliseconds. */
 long long now_ms(void);

@@ -599,28 +599,36 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 {
 	long long idle = (long long)timeout * 1000;
 	long long deadline = timeout ? now_ms() + idle : -1;
+	struct pacer pace;
 
+	pacer_init(&pace);
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = wt->fd, .events = POLLIN },
 			{ .fd = pr->out_pipe ? pr->out_fd : -1 },
 		};
-		int r;
+		/* Held output is written first: its POLLOUT must wake us. */
+		int pause = pace.pause_ns > 0 && pr->out.len == 0;
+		int r = 0;
 
 		if (pr->out.len >= OUTPUT_HELD_MAX)
 			pfd[0].events = 0;
 		if (pr->out.len > 0)
 			pfd[1].events = POLLOUT;
-		r = wait_events(pfd, 2, deadline, wait_mask);
+		if (pause)
+			wait_pause(&pace, wait_mask);
+		else
+			r = wait_events(pfd, 2, deadline, wait_mask);
 		if (signal_stop) {
 			events_drain(wt, on_event, pr);
 			return -1;
 		}
-		if (r == 0)
+		/* A stream's last event came a pause ago: -t is not near. */
+		if (r == 0 && !pause)
 			return EXIT_TIMEOUT;
 		if (pfd[1].revents & (POLLERR | POLLHUP))
 			output_gone();
-		if (pfd[0].revents & POLLIN) {
+		if (pause || (pfd[0].revents & POLLIN)) {
 			pr->got_event = 0;
 			r = events_drain(wt, on_event, pr);
 			if (r < 0)
@@ -629,6 +637,9 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 				return pr->status;
 			if (pr->got_event && timeout)
 				deadline = now_ms() + idle;
+			else if (pause && timeout && poll_timeout(deadline) == 0)
+				return EXIT_TIMEOUT;	/* only filtered events came */
+			pacer_after_read(&pace, wt->records);
 		}
 		if (pr->out.len > 0)
 			output_write(pr);

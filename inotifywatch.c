@@ -374,12 +374,19 @@ events_count(struct watcher *wt, struct stats *st, const struct options *opt,
 	long long deadline = opt->c.timeout ?
 	    now_ms() + (long long)opt->c.timeout * 1000 : -1;
 	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
+	struct pacer pace;
 
+	pacer_init(&pace);
 	for (;;) {
-		int r = wait_events(&pfd, 1, deadline, wait_mask);
+		int r = 1;
 
+		if (pace.pause_ns > 0 && poll_timeout(deadline) != 0)
+			wait_pause(&pace, wait_mask);
+		else
+			r = wait_events(&pfd, 1, deadline, wait_mask);
 		if (events_drain(wt, on_event, st) < 0)
 			die("%s", strerror(errno));
+		pacer_after_read(&pace, wt->records);
 		if (signal_stop || r == 0)
 			return;
 		if (signal_dump) {

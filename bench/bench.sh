@@ -12,7 +12,7 @@ OURS_WATCH=${OURS_WATCH:-$top/inotifywatch}
 REF_WAIT=${REF_WAIT:-/usr/bin/inotifywait}
 REF_WATCH=${REF_WATCH:-/usr/bin/inotifywatch}
 files=20000
-samples=${SAMPLES:-2000}
+samples=${SAMPLES:-10000}
 
 work=$(mktemp -d /tmp/iw-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -34,6 +34,20 @@ PY
 mkdir "$work/empty"
 tree_dirs=$(find "$work/tree" -type d | wc -l)
 
+# latency FIRST SECOND: both watchers at once, their samples interleaved,
+# FIRST taking the first sample of each pair; on the writer's CPU and on
+# another. Prints "NAME key value" lines.
+latency() {
+	for place in other same; do
+		rm -rf "$work/la" "$work/lb" && mkdir "$work/la" "$work/lb"
+		[ "$1" = ours ] && a=$OURS_WAIT b=$REF_WAIT || a=$REF_WAIT b=$OURS_WAIT
+		PLACE=$place READY="Watches established." "$runner" latency \
+		    "$samples" "$work/la" "$work/lb" "$a" "$b" \
+		    -m -e close_write --format '%w%f' |
+		    sed "s/^a_\([a-z0-9]*\)_us/$1 \1_${place}_us/; s/^b_\([a-z0-9]*\)_us/$2 \1_${place}_us/"
+	done
+}
+
 # measure NAME BIN_WAIT BIN_WATCH: one run of every figure, as "NAME key value".
 measure() {
 	name=$1 iw=$2 iwatch=$3
@@ -44,9 +58,6 @@ measure() {
 	rm -rf "$work/ev" && mkdir "$work/ev"
 	READY=$ready LINES_PER_FILE=4 "$runner" events "$iw" "$files" "$work/ev" \
 	    -m --format '%w%f %e' "$work/ev" | sed "s/^/$name /"
-	rm -rf "$work/lat" && mkdir "$work/lat"
-	READY=$ready "$runner" latency "$iw" "$samples" "$work/lat" \
-	    -m -e close_write --format '%w%f' "$work/lat" | sed "s/^/$name /"
 	ready="Finished establishing watches, now collecting statistics."
 	READY=$ready "$runner" setup "$iwatch" -r "$work/tree" |
 	    sed -n "s/^setup_s /$name watch_setup_s /p"
@@ -62,9 +73,11 @@ while [ "$i" -le "$runs" ]; do
 	if [ $((i % 2)) -eq 1 ]; then
 		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
 		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
+		latency ours ref >>"$work/results"
 	else
 		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
 		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
+		latency ref ours >>"$work/results"
 	fi
 	i=$((i + 1))
 done
@@ -101,8 +114,10 @@ row "inotifywait: CPU for all events of the writes" cpu_s ms 1000
 awk -v o="$(median ours cpu_s)" -v r="$(median ref cpu_s)" -v n="$((files * 4))" 'BEGIN {
 	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywait: CPU per printed event", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)
 }'
-row "inotifywait: latency write to line, p50" p50_us us 1
-row "inotifywait: latency write to line, p99" p99_us us 1
+row "latency write to line, other CPU, p50" p50_other_us us 1
+row "latency write to line, other CPU, p99" p99_other_us us 1
+row "latency write to line, writer's CPU, p50" p50_same_us us 1
+row "latency write to line, writer's CPU, p99" p99_same_us us 1
 row "inotifywatch -r: start to collecting" watch_setup_s ms 1000
 awk -v o="$(median ours watch_cpu_s)" -v r="$(median ref watch_cpu_s)" -v n="$((files * 4))" 'BEGIN {
 	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywatch: CPU per event counted", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)

@@ -4,13 +4,16 @@
  *
  *   runner setup  BIN ARGS...         time to the $READY line on stderr, RSS then
  *   runner events BIN N DIR ARGS...   watcher CPU for N new files written in DIR
- *   runner latency BIN N DIR ARGS...  write -> line read, N samples
+ *   runner latency N DIR_A DIR_B BIN_A BIN_B ARGS...
+ *                                     write -> line read, N samples for
+ *                                     each of two watchers, interleaved
  *   runner count  BIN N DIR ARGS...   inotifywatch CPU for N new files in DIR
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,19 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The CPU to pin the next spawned watcher on, -1 for none. */
+static int spawn_cpu = -1;
+
+static void
+pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static pid_t
 spawn(char **argv, int *out, int *err)
 {
@@ -39,6 +55,8 @@ spawn(char **argv, int *out, int *err)
 		exit(1);
 	pid = fork();
 	if (pid == 0) {
+		if (spawn_cpu >= 0)
+			pin(spawn_cpu);
 		dup2(o[1], 1);
 		dup2(e[1], 2);
 		close(o[0]);
@@ -53,13 +71,12 @@ spawn(char **argv, int *out, int *err)
 	return pid;
 }
 
-/* Reads fd until a line equal to want has been read. */
+/* Reads fd until a line equal to want has been read; the rest is lost. */
 static int
 wait_line(int fd, const char *want)
 {
 	static char buf[65536];
-	static size_t len;
-	size_t wl = strlen(want);
+	size_t len = 0, wl = strlen(want);
 
 	for (;;) {
 		char *nl;
@@ -193,6 +210,75 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* p50 and p99 of n samples, printed with the prefix. */
+static void
+print_percentiles(const char *prefix, double *lat, long n)
+{
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
+	printf("%sp50_us %.1f\n%sp99_us %.1f\n", prefix, lat[n / 2] * 1e6,
+	    prefix, lat[n * 99 / 100] * 1e6);
+}
+
+/*
+ * Two watchers, A on dir_a and B on dir_b, sample by sample in turn: a
+ * state of the machine that slows wake-ups slows both alike.
+ */
+static int
+latency(long n, char **dirs, char **bins, char **args)
+{
+	int out[2], err[2], k;
+	pid_t pid[2];
+	double *lat[2];
+	long i;
+
+	/*
+	 * Where the scheduler puts a watcher, beside the writer or not, moves
+	 * its latency more than anything it does: both go where PLACE says,
+	 * on the writer's CPU ("same") or on another ("other", the default).
+	 */
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		const char *place = getenv("PLACE");
+
+		pin(0);
+		spawn_cpu = place != NULL && strcmp(place, "same") == 0 ? 0 : 1;
+	}
+
+	for (k = 0; k < 2; k++) {
+		int nargs = 0;
+		char **av;
+
+		while (args[nargs] != NULL)
+			nargs++;
+		av = calloc((size_t)nargs + 3, sizeof(*av));
+		av[0] = bins[k];
+		memcpy(av + 1, args, (size_t)nargs * sizeof(*av));
+		av[nargs + 1] = dirs[k];
+		pid[k] = spawn(av, &out[k], &err[k]);
+		if (wait_line(err[k], getenv("READY")) < 0)
+			return 1;
+		lat[k] = calloc((size_t)n, sizeof(*lat[k]));
+	}
+	for (i = 0; i < 2 * n; i++) {
+		char path[4096];
+		double t0;
+		int fd;
+
+		k = (int)(i % 2);
+		snprintf(path, sizeof(path), "%s/l%ld", dirs[k], i / 2 % 16);
+		t0 = now();
+		fd = open(path, O_WRONLY | O_CREAT, 0644);
+		close(fd);
+		if (read_lines(out[k], 1) != 1)
+			return 1;
+		lat[k][i / 2] = now() - t0;
+	}
+	print_percentiles("a_", lat[0], n);
+	print_percentiles("b_", lat[1], n);
+	cpu_of(pid[0], SIGKILL);
+	cpu_of(pid[1], SIGKILL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,6 +297,9 @@ main(int argc, char **argv)
 		cpu_of(pid, SIGKILL);
 		return 0;
 	}
+	if (strcmp(argv[1], "latency") == 0)
+		return argc < 7 ? 2 : latency(atol(argv[2]), argv + 3, argv + 5,
+		    argv + 7);
 	if (argc < 5)
 		return 2;
 	{
@@ -240,26 +329,6 @@ main(int argc, char **argv)
 			buf[r > 0 ? r : 0] = '\0';
 			printf("cpu_s %.4f\n", cpu);
 			fprintf(stderr, "%s", buf);
-		} else if (strcmp(argv[1], "latency") == 0) {
-			double *lat = calloc((size_t)n, sizeof(*lat));
-			long i;
-
-			for (i = 0; i < n; i++) {
-				char path[4096];
-				int fd;
-
-				snprintf(path, sizeof(path), "%s/l%ld", dir, i % 16);
-				t0 = now();
-				fd = open(path, O_WRONLY | O_CREAT, 0644);
-				close(fd);
-				if (read_lines(out, 1) != 1)
-					return 1;
-				lat[i] = now() - t0;
-			}
-			qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-			printf("p50_us %.1f\np99_us %.1f\n", lat[n / 2] * 1e6,
-			    lat[n * 99 / 100] * 1e6);
-			cpu_of(pid, SIGKILL);
 		}
 	}
 	return 0;

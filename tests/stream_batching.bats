@@ -1,0 +1,77 @@
+#!/usr/bin/env bats
+# Under a stream of events, the watchers read the queue in batches (a short
+# pause between reads instead of a wake-up per event). Batching must never
+# cost an event, its order, its timely end, or -t.
+
+load helper
+load iw_helper
+
+# create_files N PREFIX: creates N files in w/, as fast as Python can.
+create_files() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+n, prefix = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    os.close(os.open("w/%s%05d" % (prefix, i), os.O_CREAT | os.O_WRONLY))
+PY
+}
+
+@test "a stream of 5,000 creations is printed whole and in creation order" {
+	start_iw -m -e create --format '%f' w
+	create_files 5000 f
+	wait_lines out 5000
+	kill "$PID"
+	wait_exit
+	seq -f 'f%05g' 0 4999 >want
+	cmp -s want out || fail "lines differ from the creation order"
+}
+
+@test "the last event of a stream is printed without waiting for another" {
+	start_iw -m -e create --format '%f' w
+	create_files 2000 f
+	wait_lines out 2000
+	# The stream is over; one more event must come out on its own.
+	touch w/last
+	wait_lines out 2001
+	[ "$(tail -n 1 out)" = last ] || fail "last line is not 'last'"
+}
+
+@test "inotifywait -m -t ends while only dropped events stream in" {
+	deliberate_difference "the reference restarts the timeout on filtered events"
+	start_iw -m -t 1 --exclude 'skip' w
+	local watcher=$PID
+	(
+		i=0
+		while [ "$i" -lt 100000 ]; do
+			touch w/skip1 w/skip2 w/skip3
+			i=$((i + 1))
+		done
+	) 3>&- &
+	local writer=$!
+	# The control watcher ends 4 s after it started: by then the watcher
+	# under test should have been gone for 3 s.
+	mkdir ctl
+	"$IW" -qq -t 4 ctl 3>&- &
+	local control=$!
+	wait_exit "$control"
+	local alive=0
+	kill -0 "$watcher" 2>/dev/null && alive=1
+	kill "$writer" 2>/dev/null
+	wait "$writer" 2>/dev/null || true
+	[ "$alive" -eq 0 ] || fail "dropped events kept -t from ending the watcher"
+	wait_exit "$watcher"
+	expect_status 2
+	expect out
+}
+
+@test "inotifywatch counts every event of a stream" {
+	rm -f out err
+	"$IWATCH" -e create w >out 2>err 3>&- &
+	PID=$!
+	wait_file_match err '^Finished establishing watches, now collecting statistics\.$'
+	create_files 5000 f
+	kill -INT "$PID"
+	wait_exit
+	expect_status 0
+	grep -qE '^5000 +5000 +w/$' out || fail "not 5000 creations counted"
+}
