@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -729,7 +732,8 @@ hash_insert(struct watch_table *t, int idx)
 {
 	size_t i;
 
-	if ((t->hash_used + 1) * 2 > t->hash_cap)
+	/* At most 3/4 full: probes stay short, and the index small. */
+	if ((t->hash_used + 1) * 4 > t->hash_cap * 3)
 		hash_grow(t);
 	for (i = hash_slot(t, t->w[idx].wd); t->hash[i] != 0;
 	    i = (i + 1) & (t->hash_cap - 1))
@@ -777,7 +781,7 @@ names_add(struct watch_table *t, const char *name, size_t len)
 			t->names_cap = t->names_cap ? t->names_cap * 2 : 4096;
 		t->names = xrealloc(t->names, t->names_cap);
 	}
-	if (t->names_len + len + 1 > UINT32_MAX)
+	if (t->names_len + len + 1 > NAMES_MAX)
 		die("Out of memory");
 	off = (uint32_t)t->names_len;
 	memcpy(t->names + off, name, len);
@@ -862,8 +866,8 @@ node_release(struct watcher *wt, int idx)
 		struct watch *w = &t->w[idx];
 		int parent = w->parent;
 
-		if (w->wd >= 0 || w->first_child >= 0 ||
-		    (wt->keep_dropped && w->first_wd > 0))
+		if (w->held || w->first_child >= 0 ||
+		    (wt->keep_dropped && w->wd >= 0))
 			return;
 		node_unlink(t, idx);
 		t->names_waste += strlen(t->names + w->name) + 1;
@@ -884,9 +888,9 @@ node_drop(struct watcher *wt, int idx)
 {
 	struct watch *w = &wt->table.w[idx];
 
-	if (w->wd >= 0) {
+	if (w->held) {
 		hash_remove(&wt->table, w->wd);
-		w->wd = -1;
+		w->held = 0;
 		wt->table.live--;
 	}
 	w->gone = 1;
@@ -922,7 +926,7 @@ node_watch(struct watcher *wt, int idx, const char *path)
 		return 0;
 	}
 	t->w[idx].wd = wd;
-	t->w[idx].first_wd = wd;
+	t->w[idx].held = 1;
 	t->w[idx].gone = 0;
 	t->live++;
 	hash_insert(t, idx);
@@ -1357,7 +1361,7 @@ walk_new(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 	wt->mask = full;
 	if (err != 0)
 		return err;
-	if (wt->table.w[idx].wd < 0 || wt->table.w[idx].freed)
+	if (!wt->table.w[idx].held || wt->table.w[idx].freed)
 		return 0;	/* the same directory is watched already */
 	if ((full & EVENT_READING) != 0)
 		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
@@ -1376,7 +1380,7 @@ scan_restore(struct watcher *wt)
 		const char *path;
 		int wd;
 
-		if (want < 0 || wt->table.w[idx].gone)
+		if (!wt->table.w[idx].held || wt->table.w[idx].gone)
 			continue;
 		path = watch_path(wt, idx, NULL);
 		wd = inotify_add_watch(wt->fd, path, wt->mask);
@@ -1432,7 +1436,7 @@ tree_remove(struct watcher *wt, int idx)
 	for (c = w->first_child; c >= 0; c = wt->table.w[c].next_sibling)
 		tree_remove(wt, c);
 	/* The kernel confirms with IN_IGNORED, which frees the entry. */
-	if (wt->table.w[idx].wd >= 0)
+	if (wt->table.w[idx].held)
 		inotify_rm_watch(wt->fd, wt->table.w[idx].wd);
 }
 
@@ -1475,7 +1479,7 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 	struct watch_table *t = &wt->table;
 	int child;
 
-	if (ev->watch < 0 || t->w[ev->watch].wd < 0 ||
+	if (ev->watch < 0 || !t->w[ev->watch].held ||
 	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
 		return;
 	/* The kernel sends entry names; anything else is not followed. */
@@ -1586,6 +1590,19 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		return any || r == 3;
 	}
 	return r;
+}
+
+/*
+ * The set-up is over: what the walk of the tree needed is free now, and
+ * it goes back to the system instead of staying resident for ever.
+ */
+void
+watcher_settle(struct watcher *wt)
+{
+	(void)wt;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 void

@@ -120,14 +120,17 @@ int	 outbuf_flush(struct outbuf *ob, int fd);
  * watch holds the whole name it was given.
  */
 struct watch {
-	int		 wd;		/* -1 once the kernel dropped it */
+	int		 wd;		/* the kernel's, -1 before it gave one */
 	int		 parent;	/* index, -1 at the top */
 	int		 first_child, next_sibling;
-	int		 first_wd;	/* the wd it was given, 0 if none: set-up order */
-	uint32_t	 name;		/* offset in the table's names */
-	unsigned char	 gone;		/* deleted or moved away: no longer found by name */
-	unsigned char	 freed;		/* the slot is free */
+	unsigned int	 name : 29;	/* offset in the table's names */
+	unsigned int	 held : 1;	/* the kernel holds it: wd is live */
+	unsigned int	 gone : 1;	/* deleted or moved away: no longer found by name */
+	unsigned int	 freed : 1;	/* the slot is free */
 };
+
+/* The names arena's size limit: offsets have 29 bits. */
+#define NAMES_MAX	((size_t)1 << 29)
 
 /*
  * The names live in one arena, so a watch costs its struct, its name and
@@ -192,6 +195,7 @@ struct event {
 
 void	 watcher_init(struct watcher *wt, const struct common_opts *o);
 void	 watcher_free(struct watcher *wt);
+void	 watcher_settle(struct watcher *wt);
 int	 watcher_add(struct watcher *wt, const char *path, int recursive);
 const char *watch_path(struct watcher *wt, int idx, size_t *len);
 size_t	 watcher_table_size(const struct watcher *wt);

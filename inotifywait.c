@@ -584,6 +584,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			die("Couldn't watch %s: %s", pl->paths[i],
 			    strerror(err));
 	}
+	watcher_settle(wt);
 	if (opt->quiet == 0)
 		msg_note("Watches established.");
 }

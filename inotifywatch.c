@@ -288,10 +288,10 @@ table_print(struct watcher *wt, const struct stats *st,
 		const struct counts *c = i < st->cap && st->per_watch[i] ?
 		    st->per_watch[i] : &none;
 
-		if (w->first_wd == 0 || (c->total == 0 && !opt->zero))
+		if (w->wd < 0 || (c->total == 0 && !opt->zero))
 			continue;
 		rows[nrows].watch = (int)i;
-		rows[nrows].wd = w->first_wd;
+		rows[nrows].wd = w->wd;
 		rows[nrows].key = opt->sort_key == SORT_TOTAL ? c->total :
 		    c->bit[bit_index(opt->sort_key)];
 		nrows++;
