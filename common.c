@@ -554,9 +554,9 @@ wait_events(struct pollfd *pfd, int n, long long deadline,
  * the longest pause ends the stream.
  */
 #define STREAM_GAP_NS	1000000LL
-#define STREAM_BATCH	64
+#define STREAM_BATCH	((size_t)128)
 #define PAUSE_MIN_NS	100000LL
-#define PAUSE_MAX_NS	5000000LL
+#define PAUSE_MAX_NS	10000000LL
 
 static long long
 now_ns(void)

@@ -228,7 +228,7 @@ int	 wait_events(struct pollfd *pfd, int n, long long deadline,
  * While events stream in, a wake-up for each costs more than the events
  * themselves: the wait before the next read becomes a pause in which the
  * queue does not wake us, so that one wake-up takes many events. The
- * pause grows with the stream, to 5 ms at most; an event that comes alone,
+ * pause grows with the stream, to 10 ms at most; an event that comes alone,
  * or alone answers the last line written, is read at once.
  */
 struct pacer {

@@ -48,11 +48,16 @@ latency() {
 	done
 }
 
+# settle: the kernel frees the watches of a process that ended in the
+# background, for a while; what comes next should not share the CPU with it.
+settle() { sleep 2; }
+
 # measure NAME BIN_WAIT BIN_WATCH: one run of every figure, as "NAME key value".
 measure() {
 	name=$1 iw=$2 iwatch=$3
 	ready="Watches established."
 	READY=$ready "$runner" setup "$iw" -m -r "$work/tree" | sed "s/^/$name /"
+	settle
 	READY=$ready "$runner" setup "$iw" -m -r "$work/empty" |
 	    sed -n "s/^rss_kb /$name rss_empty_kb /p"
 	rm -rf "$work/ev" && mkdir "$work/ev"
@@ -61,6 +66,7 @@ measure() {
 	ready="Finished establishing watches, now collecting statistics."
 	READY=$ready "$runner" setup "$iwatch" -r "$work/tree" |
 	    sed -n "s/^setup_s /$name watch_setup_s /p"
+	settle
 	rm -rf "$work/ev" && mkdir "$work/ev"
 	READY=$ready "$runner" count "$iwatch" "$files" "$work/ev" "$work/ev" \
 	    2>/dev/null | sed "s/^cpu_s /$name watch_cpu_s /"
