@@ -597,15 +597,22 @@ pacer_after_read(struct pacer *p, size_t records)
 }
 
 /*
- * The pause of a stream: only a signal ends it early. No descriptor is
- * polled: one merely in the poll set would still wake us for each event.
+ * The pause of a stream, cut short by the deadline (-1: none) or a signal.
+ * No descriptor is polled: one merely in the poll set would still wake us
+ * for each event.
  */
 void
-wait_pause(const struct pacer *p, const sigset_t *wait_mask)
+wait_pause(const struct pacer *p, long long deadline,
+    const sigset_t *wait_mask)
 {
-	struct timespec ts = { p->pause_ns / 1000000000LL,
-		p->pause_ns % 1000000000LL };
+	long long ns = p->pause_ns;
+	int ms = poll_timeout(deadline);
+	struct timespec ts;
 
+	if (ms >= 0 && (long long)ms * 1000000LL < ns)
+		ns = (long long)ms * 1000000LL;
+	ts.tv_sec = ns / 1000000000LL;
+	ts.tv_nsec = ns % 1000000000LL;
 	if (ppoll(NULL, 0, &ts, wait_mask) < 0 && errno != EINTR)
 		die("%s", strerror(errno));
 }
@@ -1597,9 +1604,8 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
  * it goes back to the system instead of staying resident for ever.
  */
 void
-watcher_settle(struct watcher *wt)
+setup_memory_release(void)
 {
-	(void)wt;
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif

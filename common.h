@@ -195,7 +195,7 @@ struct event {
 
 void	 watcher_init(struct watcher *wt, const struct common_opts *o);
 void	 watcher_free(struct watcher *wt);
-void	 watcher_settle(struct watcher *wt);
+void	 setup_memory_release(void);
 int	 watcher_add(struct watcher *wt, const char *path, int recursive);
 const char *watch_path(struct watcher *wt, int idx, size_t *len);
 size_t	 watcher_table_size(const struct watcher *wt);
@@ -238,7 +238,8 @@ struct pacer {
 };
 void	 pacer_init(struct pacer *p);
 void	 pacer_after_read(struct pacer *p, size_t records);
-void	 wait_pause(const struct pacer *p, const sigset_t *wait_mask);
+void	 wait_pause(const struct pacer *p, long long deadline,
+	    const sigset_t *wait_mask);
 
 /* Timeouts: a deadline on the monotonic clock, in milliseconds. */
 long long now_ms(void);

@@ -584,7 +584,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			die("Couldn't watch %s: %s", pl->paths[i],
 			    strerror(err));
 	}
-	watcher_settle(wt);
+	setup_memory_release();
 	if (opt->quiet == 0)
 		msg_note("Watches established.");
 }
@@ -609,15 +609,15 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 			{ .fd = pr->out_pipe ? pr->out_fd : -1 },
 		};
 		/* Held output is written first: its POLLOUT must wake us. */
-		int pause = pace.pause_ns > 0 && pr->out.len == 0;
+		int pausing = pace.pause_ns > 0 && pr->out.len == 0;
 		int r = 0;
 
 		if (pr->out.len >= OUTPUT_HELD_MAX)
 			pfd[0].events = 0;
 		if (pr->out.len > 0)
 			pfd[1].events = POLLOUT;
-		if (pause)
-			wait_pause(&pace, wait_mask);
+		if (pausing)
+			wait_pause(&pace, deadline, wait_mask);
 		else
 			r = wait_events(pfd, 2, deadline, wait_mask);
 		if (signal_stop) {
@@ -625,11 +625,11 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 			return -1;
 		}
 		/* A stream's last event came a pause ago: -t is not near. */
-		if (r == 0 && !pause)
+		if (r == 0 && !pausing)
 			return EXIT_TIMEOUT;
 		if (pfd[1].revents & (POLLERR | POLLHUP))
 			output_gone();
-		if (pause || (pfd[0].revents & POLLIN)) {
+		if (pausing || (pfd[0].revents & POLLIN)) {
 			pr->got_event = 0;
 			r = events_drain(wt, on_event, pr);
 			if (r < 0)
@@ -638,7 +638,7 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 				return pr->status;
 			if (pr->got_event && timeout)
 				deadline = now_ms() + idle;
-			else if (pause && timeout && poll_timeout(deadline) == 0)
+			else if (pausing && timeout && poll_timeout(deadline) == 0)
 				return EXIT_TIMEOUT;	/* only filtered events came */
 			pacer_after_read(&pace, wt->records);
 		}

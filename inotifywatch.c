@@ -354,6 +354,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			fprintf(stderr, "OK, %s is now being watched.\n",
 			    pl->paths[i]);
 	}
+	setup_memory_release();
 	if (opt->verbose)
 		fprintf(stderr, "Total of %zu watches.\n", wt->table.live);
 	fprintf(stderr, "Finished establishing watches, now collecting "
@@ -381,13 +382,15 @@ events_count(struct watcher *wt, struct stats *st, const struct options *opt,
 		int r = 1;
 
 		if (pace.pause_ns > 0 && poll_timeout(deadline) != 0)
-			wait_pause(&pace, wait_mask);
+			wait_pause(&pace, deadline, wait_mask);
 		else
 			r = wait_events(&pfd, 1, deadline, wait_mask);
 		if (events_drain(wt, on_event, st) < 0)
 			die("%s", strerror(errno));
 		pacer_after_read(&pace, wt->records);
-		if (signal_stop || r == 0)
+		/* A stream never leaves the queue empty: the clock decides. */
+		if (signal_stop || r == 0 ||
+		    (deadline >= 0 && poll_timeout(deadline) == 0))
 			return;
 		if (signal_dump) {
 			signal_dump = 0;

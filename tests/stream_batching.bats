@@ -75,3 +75,30 @@ PY
 	expect_status 0
 	grep -qE '^5000 +5000 +w/$' out || fail "not 5000 creations counted"
 }
+
+@test "inotifywatch -t ends on time while events stream in" {
+	start_iwatch -t 1 w
+	local watcher=$PID
+	# A dense stream, for up to 15 s: the queue is never empty for long.
+	python3 -c '
+import os, time
+end = time.time() + 15
+while time.time() < end:
+    os.close(os.open("w/a", os.O_CREAT | os.O_WRONLY))
+' 3>&- &
+	local writer=$!
+	# The control watcher ends 4 s after it started: by then the watcher
+	# under test should have been gone for 3 s.
+	mkdir ctl
+	"$IW" -qq -t 4 ctl 3>&- &
+	local control=$!
+	wait_exit "$control"
+	local alive=0
+	kill -0 "$watcher" 2>/dev/null && alive=1
+	kill "$writer" 2>/dev/null
+	wait "$writer" 2>/dev/null || true
+	[ "$alive" -eq 0 ] || fail "a stream of events kept -t from ending the count"
+	wait_exit "$watcher"
+	expect_status 0
+	grep -qE '^[0-9]+ +.* w/$' out || fail "no table row for w/"
+}
