@@ -52,9 +52,14 @@ latency() {
 # background, for a while; what comes next should not share the CPU with it.
 settle() { sleep 2; }
 
-# measure NAME BIN_WAIT BIN_WATCH: one run of every figure, as "NAME key value".
+# measure NAME: one run of every figure for ours or ref, as "NAME key value".
 measure() {
-	name=$1 iw=$2 iwatch=$3
+	name=$1
+	if [ "$name" = ours ]; then
+		iw=$OURS_WAIT iwatch=$OURS_WATCH
+	else
+		iw=$REF_WAIT iwatch=$REF_WATCH
+	fi
 	ready="Watches established."
 	READY=$ready "$runner" setup "$iw" -m -r "$work/tree" | sed "s/^/$name /"
 	settle
@@ -76,15 +81,12 @@ measure() {
 i=1
 while [ "$i" -le "$runs" ]; do
 	echo "run $i of $runs..." >&2
-	if [ $((i % 2)) -eq 1 ]; then
-		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
-		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
-		latency ours ref >>"$work/results"
-	else
-		measure ref "$REF_WAIT" "$REF_WATCH" >>"$work/results"
-		measure ours "$OURS_WAIT" "$OURS_WATCH" >>"$work/results"
-		latency ref ours >>"$work/results"
-	fi
+	if [ $((i % 2)) -eq 1 ]; then first=ours second=ref; else first=ref second=ours; fi
+	{
+		measure "$first"
+		measure "$second"
+		latency "$first" "$second"
+	} >>"$work/results"
 	i=$((i + 1))
 done
 
@@ -93,11 +95,14 @@ median() { # NAME KEY
 	    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'
 }
 
-row() { # LABEL KEY UNIT SCALE
-	o=$(median ours "$2") r=$(median ref "$2")
-	awk -v l="$1" -v o="$o" -v r="$r" -v u="$3" -v s="$4" 'BEGIN {
+print_row() { # LABEL OURS REF UNIT SCALE: one row, values times SCALE
+	awk -v l="$1" -v o="$2" -v r="$3" -v u="$4" -v s="$5" 'BEGIN {
 		printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", l, o * s, u, r * s, u, (r > 0 ? o / r : 0)
 	}'
+}
+
+row() { # LABEL KEY UNIT SCALE: the medians of KEY
+	print_row "$1" "$(median ours "$2")" "$(median ref "$2")" "$3" "$4"
 }
 
 per_watch() { # NAME: bytes per watch above an empty run
@@ -112,22 +117,18 @@ echo "| figure                                       |          ours    |     re
 echo "|----------------------------------------------|------------------|------------------|---------|"
 row "inotifywait -m -r: start to Watches established" setup_s ms 1000
 row "inotifywait: resident set once established" rss_kb kB 1
-bo=$(per_watch ours) br=$(per_watch ref)
-awk -v o="$bo" -v r="$br" 'BEGIN {
-	printf "| %-44s | %12.1f %-3s | %12.1f %-3s | %6.2fx |\n", "inotifywait: bytes per watch above an empty run", o, "B", r, "B", (r > 0 ? o / r : 0)
-}'
+print_row "inotifywait: bytes per watch above an empty run" \
+    "$(per_watch ours)" "$(per_watch ref)" B 1
 row "inotifywait: CPU for all events of the writes" cpu_s ms 1000
-awk -v o="$(median ours cpu_s)" -v r="$(median ref cpu_s)" -v n="$((files * 4))" 'BEGIN {
-	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywait: CPU per printed event", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)
-}'
+# Microseconds per event, for the seconds of all events of the writes.
+per_event=$(awk -v n="$((files * 4))" 'BEGIN { print 1e6 / n }')
+row "inotifywait: CPU per printed event" cpu_s us "$per_event"
 row "latency write to line, other CPU, p50" p50_other_us us 1
 row "latency write to line, other CPU, p99" p99_other_us us 1
 row "latency write to line, writer's CPU, p50" p50_same_us us 1
 row "latency write to line, writer's CPU, p99" p99_same_us us 1
 row "inotifywatch -r: start to collecting" watch_setup_s ms 1000
-awk -v o="$(median ours watch_cpu_s)" -v r="$(median ref watch_cpu_s)" -v n="$((files * 4))" 'BEGIN {
-	printf "| %-44s | %12.3f %-3s | %12.3f %-3s | %6.2fx |\n", "inotifywatch: CPU per event counted", o / n * 1e6, "us", r / n * 1e6, "us", (r > 0 ? o / r : 0)
-}'
+row "inotifywatch: CPU per event counted" watch_cpu_s us "$per_event"
 echo
 for name in ours ref; do
 	l=$(median "$name" lines) w=$(median "$name" wanted)

@@ -76,25 +76,26 @@ load iw_helper
 	expect out 'w/ MOVED_FROM,ISDIR a' 'w/ MOVED_TO,ISDIR a2' 'w/a2/b/ CREATE after'
 }
 
-@test "inotifywait -m -r stops reporting a directory moved out of the tree" {
+# move_c_out: with w/c watched under -m -r, moves it out of the tree and
+# waits until its watch is gone (w/s1 marks the point in the output).
+move_c_out() {
 	mkdir w/c elsewhere
 	start_iw -m -r -e create,moved_from,moved_to w
 	mv w/c elsewhere/c
 	touch w/s1
 	wait_file_match out '^w/ CREATE s1$'
 	wait_watches_at_most 1
+}
+
+@test "inotifywait -m -r stops reporting a directory moved out of the tree" {
+	move_c_out
 	touch elsewhere/c/f w/s2
 	wait_file_match out '^w/ CREATE s2$'
 	expect out 'w/ MOVED_FROM,ISDIR c' 'w/ CREATE s1' 'w/ CREATE s2'
 }
 
 @test "inotifywait -m -r watches a directory again when it is moved back in" {
-	mkdir w/c elsewhere
-	start_iw -m -r -e create,moved_from,moved_to w
-	mv w/c elsewhere/c
-	touch w/s1
-	wait_file_match out '^w/ CREATE s1$'
-	wait_watches_at_most 1
+	move_c_out
 	mv elsewhere/c w/c_back
 	wait_file_match out '^w/ MOVED_TO,ISDIR c_back$'
 	wait_watches 2

@@ -35,7 +35,10 @@ esac
 # asleep while that fd is readable.  The reference reads the whole queue
 # into its buffer and hands out every buffered event before it selects
 # again, so once our actions have returned and the watcher is seen asleep
-# in select, every event they caused has been counted.  The same point
+# in select, every event they caused has been counted.  Ours may instead
+# be asleep in the pause it takes between reads while events stream in,
+# with events still queued; it reads the queue before it acts on any
+# signal, so what a signal sent afterwards reports includes them.  The same point
 # also guarantees the reference has installed its signal handlers (it
 # does so after printing "Finished establishing watches..."), so a SIGINT
 # sent afterwards ends collection instead of hitting the "impatient user"

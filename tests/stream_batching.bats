@@ -16,6 +16,31 @@ for i in range(n):
 PY
 }
 
+# dense_stream FILE: opens and closes FILE for 15 s, as fast as Python can:
+# the queue is never empty for long. Run it in the background.
+dense_stream() {
+	exec python3 -c '
+import os, sys, time
+end = time.time() + 15
+while time.time() < end:
+    os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY))
+' "$1" 3>&-
+}
+
+# outlived_by_control WRITER: waits for a control watcher that ends 4 s
+# after it starts, stops the writer, and fails if the watcher under test
+# ($PID, started with -t 1 before) is still running by then.
+outlived_by_control() {
+	local writer=$1 alive=0
+	mkdir ctl
+	"$IW" -qq -t 4 ctl 3>&- &
+	wait_exit $!
+	kill -0 "$PID" 2>/dev/null && alive=1
+	kill "$writer" 2>/dev/null
+	wait "$writer" 2>/dev/null || true
+	[ "$alive" -eq 0 ] || fail "the stream kept -t from ending the watcher"
+}
+
 @test "a stream of 5,000 creations is printed whole and in creation order" {
 	start_iw -m -e create --format '%f' w
 	create_files 5000 f
@@ -39,36 +64,15 @@ PY
 @test "inotifywait -m -t ends while only dropped events stream in" {
 	deliberate_difference "the reference restarts the timeout on filtered events"
 	start_iw -m -t 1 --exclude 'skip' w
-	local watcher=$PID
-	(
-		i=0
-		while [ "$i" -lt 100000 ]; do
-			touch w/skip1 w/skip2 w/skip3
-			i=$((i + 1))
-		done
-	) 3>&- &
-	local writer=$!
-	# The control watcher ends 4 s after it started: by then the watcher
-	# under test should have been gone for 3 s.
-	mkdir ctl
-	"$IW" -qq -t 4 ctl 3>&- &
-	local control=$!
-	wait_exit "$control"
-	local alive=0
-	kill -0 "$watcher" 2>/dev/null && alive=1
-	kill "$writer" 2>/dev/null
-	wait "$writer" 2>/dev/null || true
-	[ "$alive" -eq 0 ] || fail "dropped events kept -t from ending the watcher"
-	wait_exit "$watcher"
+	dense_stream w/skip &
+	outlived_by_control $!
+	wait_exit
 	expect_status 2
 	expect out
 }
 
 @test "inotifywatch counts every event of a stream" {
-	rm -f out err
-	"$IWATCH" -e create w >out 2>err 3>&- &
-	PID=$!
-	wait_file_match err '^Finished establishing watches, now collecting statistics\.$'
+	start_iwatch -e create w
 	create_files 5000 f
 	kill -INT "$PID"
 	wait_exit
@@ -78,27 +82,9 @@ PY
 
 @test "inotifywatch -t ends on time while events stream in" {
 	start_iwatch -t 1 w
-	local watcher=$PID
-	# A dense stream, for up to 15 s: the queue is never empty for long.
-	python3 -c '
-import os, time
-end = time.time() + 15
-while time.time() < end:
-    os.close(os.open("w/a", os.O_CREAT | os.O_WRONLY))
-' 3>&- &
-	local writer=$!
-	# The control watcher ends 4 s after it started: by then the watcher
-	# under test should have been gone for 3 s.
-	mkdir ctl
-	"$IW" -qq -t 4 ctl 3>&- &
-	local control=$!
-	wait_exit "$control"
-	local alive=0
-	kill -0 "$watcher" 2>/dev/null && alive=1
-	kill "$writer" 2>/dev/null
-	wait "$writer" 2>/dev/null || true
-	[ "$alive" -eq 0 ] || fail "a stream of events kept -t from ending the count"
-	wait_exit "$watcher"
+	dense_stream w/a &
+	outlived_by_control $!
+	wait_exit
 	expect_status 0
 	grep -qE '^[0-9]+ +.* w/$' out || fail "no table row for w/"
 }
