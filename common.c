@@ -427,6 +427,14 @@ outbuf_adds(struct outbuf *ob, const char *s)
 	outbuf_add(ob, s, strlen(s));
 }
 
+/* Cuts a path being built back to the length it had. */
+void
+path_cut(struct outbuf *path, size_t len)
+{
+	path->len = len;
+	path->data[len] = '\0';
+}
+
 /* Writes all that is buffered; -1 with errno set if fd refused it. */
 int
 outbuf_flush(struct outbuf *ob, int fd)
@@ -660,8 +668,7 @@ dirs_count(struct outbuf *path)
 		outbuf_addc(path, '/');
 		outbuf_adds(path, names.data + off);
 		n += dirs_count(path);
-		path->len = plen;
-		path->data[plen] = '\0';
+		path_cut(path, plen);
 	}
 	free(names.data);
 	return n;
@@ -873,7 +880,8 @@ node_release(struct watcher *wt, int idx)
 		struct watch *w = &t->w[idx];
 		int parent = w->parent;
 
-		if (w->held || w->first_child >= 0 ||
+		/* A parent that is not gone is still being walked. */
+		if (w->held || !w->gone || w->first_child >= 0 ||
 		    (wt->keep_dropped && w->wd >= 0))
 			return;
 		node_unlink(t, idx);
@@ -916,31 +924,6 @@ node_child(const struct watch_table *t, int parent, const char *name)
 }
 
 /*
- * Asks the kernel to watch path for node idx. When the kernel answers
- * with a wd that is already ours (the same inode under another name),
- * the first name stays and the new node goes.
- */
-static int
-node_watch(struct watcher *wt, int idx, const char *path)
-{
-	struct watch_table *t = &wt->table;
-	int wd = inotify_add_watch(wt->fd, path, wt->mask);
-
-	if (wd < 0)
-		return errno;
-	if (hash_find(t, wd) >= 0) {
-		node_drop(wt, idx);
-		return 0;
-	}
-	t->w[idx].wd = wd;
-	t->w[idx].held = 1;
-	t->w[idx].gone = 0;
-	t->live++;
-	hash_insert(t, idx);
-	return 0;
-}
-
-/*
  * The path of a watch: its parent's path, its name and a slash. Points
  * into a scratch buffer that the next call overwrites.
  */
@@ -976,6 +959,97 @@ watcher_table_size(const struct watcher *wt)
 {
 	return wt->table.n;
 }
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The names watched under: one a watch, and the other names it was reached by. */
+size_t
+watcher_names(struct watcher *wt)
+{
+	size_t i, distinct = 0;
+
+	qsort(wt->aliases, wt->naliases, sizeof(*wt->aliases), hash_cmp);
+	for (i = 0; i < wt->naliases; i++)
+		if (i == 0 || wt->aliases[i] != wt->aliases[i - 1])
+			distinct++;
+	return wt->table.live + distinct;
+}
+
+/*
+ * A directory reached again under another name. The reference counts
+ * each name it registered as a watch (inotifywatch -v's total), so the
+ * distinct other names are counted too, kept as hashes.
+ */
+static void
+alias_note(struct watcher *wt, int known, int idx)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i, len;
+	char *first = xstrdup(watch_path(wt, known, NULL));
+	const char *p = watch_path(wt, idx, &len);
+	int same = strcmp(first, p) == 0;
+
+	free(first);
+	if (same)
+		return;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	if ((wt->naliases & (wt->naliases - 1)) == 0)
+		wt->aliases = xrealloc(wt->aliases, (wt->naliases ?
+		    wt->naliases * 2 : 16) * sizeof(*wt->aliases));
+	wt->aliases[wt->naliases++] = h;
+}
+
+/*
+ * Asks the kernel to watch path for node idx. A directory that is
+ * watched already (the same inode reached again, through another
+ * operand or a link) keeps its first name, as the reference's does: the
+ * new node goes, and EEXIST says so. The set-up asks with the mask every
+ * watch has, and learns the name the directory goes by; a scan asks
+ * with a narrower mask, which must not replace the one in force, so it
+ * lets the kernel refuse (IN_MASK_CREATE, Linux 4.18).
+ */
+static int
+node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
+{
+	static uint32_t mask_create = IN_MASK_CREATE;
+	struct watch_table *t = &wt->table;
+	int wd, known;
+
+	if (mask == wt->mask) {
+		wd = inotify_add_watch(wt->fd, path, mask);
+	} else {
+		wd = inotify_add_watch(wt->fd, path, mask | mask_create);
+		if (wd < 0 && errno == EINVAL && mask_create != 0) {
+			mask_create = 0;	/* an older kernel */
+			wd = inotify_add_watch(wt->fd, path, wt->mask);
+		}
+	}
+	if (wd < 0 && errno == EEXIST) {
+		node_drop(wt, idx);
+		return EEXIST;
+	}
+	if (wd < 0)
+		return errno;
+	if ((known = hash_find(t, wd)) >= 0) {
+		alias_note(wt, known, idx);
+		node_drop(wt, idx);
+		return EEXIST;
+	}
+	t->w[idx].wd = wd;
+	t->w[idx].held = 1;
+	t->w[idx].gone = 0;
+	t->live++;
+	hash_insert(t, idx);
+	return 0;
+}
+
 
 /*
  * An @PATH exclusion matches a directory whose path, without its final
@@ -1022,54 +1096,72 @@ links_count_subdirs(const char *path)
 }
 
 /*
- * The subdirectories of path, each as a flag byte ('L' for a leaf, one
- * known to have no subdirectories, else 'D'), its name and a NUL. They
- * are read before any is walked so that a deep tree does not hold a
- * descriptor per level. Symbolic links are never followed. The type
- * comes from the directory itself; a leaf is known by its link count,
- * on the device leaf_dev only (see links_count_subdirs).
+ * The subdirectories in one read of the open directory fd, appended to
+ * names each as a flag byte ('L' for a leaf, one known to have no
+ * subdirectories, else 'D'), its name and a NUL. Symbolic links are
+ * never followed. The type comes from the directory itself; a leaf is
+ * known by its link count, on the device leaf_dev only (see
+ * links_count_subdirs). Returns the bytes read, 0 at the end, or -1.
  */
+static ssize_t
+subdirs_batch(int fd, struct outbuf *names, int leaf_ok, dev_t leaf_dev)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	ssize_t off, n = getdents64(fd, buf, sizeof(buf));
+
+	for (off = 0; off < n;) {
+		struct dirent64 *de = (struct dirent64 *)(void *)(buf + off);
+		const char *name = de->d_name;
+		unsigned char type = de->d_type;
+		char flag = 'D';
+		struct stat st;
+
+		off += de->d_reclen;
+		if (name[0] == '.' && (name[1] == '\0' ||
+		    (name[1] == '.' && name[2] == '\0')))
+			continue;
+		if (type == DT_UNKNOWN || (type == DT_DIR && leaf_ok)) {
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+			if (type == DT_DIR && leaf_ok && st.st_nlink == 2 &&
+			    st.st_dev == leaf_dev)
+				flag = 'L';
+		}
+		if (type != DT_DIR)
+			continue;
+		outbuf_addc(names, flag);
+		outbuf_add(names, name, strlen(name) + 1);
+	}
+	return n;
+}
+
+/* All the subdirectories of path, as subdirs_batch lists them. */
 static int
 subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
     dev_t leaf_dev)
 {
-	char buf[32768] __attribute__((aligned(8)));
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return errno;
 	names->len = 0;
-	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
-		ssize_t off;
-
-		for (off = 0; off < n;) {
-			struct dirent64 *de = (struct dirent64 *)(void *)(buf + off);
-			const char *name = de->d_name;
-			unsigned char type = de->d_type;
-			char flag = 'D';
-			struct stat st;
-
-			off += de->d_reclen;
-			if (name[0] == '.' && (name[1] == '\0' ||
-			    (name[1] == '.' && name[2] == '\0')))
-				continue;
-			if (type == DT_UNKNOWN || (type == DT_DIR && leaf_ok)) {
-				if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-					continue;
-				type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-				if (type == DT_DIR && leaf_ok &&
-				    st.st_nlink == 2 && st.st_dev == leaf_dev)
-					flag = 'L';
-			}
-			if (type != DT_DIR)
-				continue;
-			outbuf_addc(names, flag);
-			outbuf_add(names, name, strlen(name) + 1);
-		}
-	}
+	while ((n = subdirs_batch(fd, names, leaf_ok, leaf_dev)) > 0)
+		;
+	n = n < 0 ? errno : 0;
 	close(fd);
-	return n < 0 ? errno : 0;
+	return (int)n;
+}
+
+/* Reads a directory through, for the events that makes, and no more. */
+static void
+dir_read(const char *path)
+{
+	struct outbuf names = { 0 };
+
+	subdirs_read(path, &names, 0, 0);
+	free(names.data);
 }
 
 /*
@@ -1088,6 +1180,51 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
 	return 0;
 }
 
+/* The walk of one operand's tree: what holds for all of it. */
+struct walk {
+	int	 leaf_ok;	/* link counts tell leaves on leaf_dev */
+	dev_t	 leaf_dev;
+	int	 depth;		/* directories held open above this one */
+};
+
+/*
+ * Below this depth a directory stays open while its subdirectories are
+ * walked, as the reference's walk does: when an earlier operand watches
+ * them already, their events come in the reference's order. Deeper, the
+ * names are read first, so that a deep tree holds few descriptors.
+ */
+#define WALK_OPEN_DEPTH	64
+
+static int walk(struct watcher *wt, struct walk *wk, struct outbuf *path,
+    int idx, int leaf);
+
+/* Watches each subdirectory in names, with all below it. */
+static int
+walk_subdirs(struct watcher *wt, struct walk *wk, struct outbuf *path,
+    int idx, const struct outbuf *names)
+{
+	size_t off, plen = path->len;
+	int err = 0;
+
+	for (off = 0; err == 0 && off < names->len;
+	    off += strlen(names->data + off) + 1) {
+		int child_leaf = names->data[off++] == 'L';
+		const char *name = names->data + off;
+		int child;
+
+		outbuf_adds(path, name);
+		if (!excluded(wt, path->data, path->len)) {
+			outbuf_addc(path, '/');
+			child = node_new(wt, idx, name, strlen(name));
+			err = walk(wt, wk, path, child, child_leaf);
+			if (err != 0)
+				err = subdir_failed(wt, child, path->data, err);
+		}
+		path_cut(path, plen);
+	}
+	return err;
+}
+
 /*
  * Watches the directory path (ending in '/') for node idx and every
  * directory below it. Subdirectories are watched first, as the
@@ -1095,38 +1232,52 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
  * and watch descriptors come in the same order. Returns 0 or an errno.
  */
 static int
-walk(struct watcher *wt, struct outbuf *path, int idx, int leaf)
+walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
+    int leaf)
 {
 	struct outbuf names = { 0 };
-	size_t off;
-	int err = leaf ? 0 : subdirs_read(path->data, &names, wt->leaf_ok,
-	    wt->leaf_dev);
+	int fd = -1, err = 0;
+	ssize_t n;
 
-	for (off = 0; err == 0 && off < names.len;
-	    off += strlen(names.data + off) + 1) {
-		int child_leaf = names.data[off++] == 'L';
-		const char *name = names.data + off;
-		size_t plen = path->len;
-		int child;
-
-		outbuf_adds(path, name);
-		if (excluded(wt, path->data, path->len)) {
-			path->len = plen;
-			path->data[plen] = '\0';
-			continue;
-		}
-		outbuf_addc(path, '/');
-		child = node_new(wt, idx, name, strlen(name));
-		err = walk(wt, path, child, child_leaf);
-		if (err != 0)
-			err = subdir_failed(wt, child, path->data, err);
-		path->len = plen;
-		path->data[plen] = '\0';
+	if (!leaf) {
+		fd = open(path->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return errno;
 	}
+	wk->depth++;
+	while (fd >= 0 && err == 0) {
+		names.len = 0;
+		n = subdirs_batch(fd, &names, wk->leaf_ok, wk->leaf_dev);
+		if (n < 0)
+			err = errno;
+		if (n <= 0)
+			break;
+		if (wk->depth >= WALK_OPEN_DEPTH) {
+			while ((n = subdirs_batch(fd, &names, wk->leaf_ok,
+			    wk->leaf_dev)) > 0)
+				;
+			close(fd);
+			fd = -1;
+			if (n < 0)
+				err = errno;
+		}
+		if (err == 0)
+			err = walk_subdirs(wt, wk, path, idx, &names);
+	}
+	wk->depth--;
+	if (fd >= 0)
+		close(fd);
 	free(names.data);
 	if (err != 0)
 		return err;
-	return node_watch(wt, idx, path->data);
+	err = node_watch(wt, idx, path->data, wt->mask);
+	/*
+	 * Watched already, through an earlier operand: the reference read
+	 * it, and its watch reported that; so do we, for the same events.
+	 */
+	if (err == EEXIST && leaf)
+		dir_read(path->data);
+	return err == EEXIST ? 0 : err;
 }
 
 /*
@@ -1146,10 +1297,12 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 	if (recursive) {
 		if (path[len - 1] != '/')
 			outbuf_addc(&name, '/');
+		struct walk wk = { 0 };
+
 		idx = node_new(wt, -1, name.data, name.len);
-		wt->leaf_ok = stat(path, &st) == 0 && links_count_subdirs(path);
-		wt->leaf_dev = wt->leaf_ok ? st.st_dev : 0;
-		err = walk(wt, &name, idx, 0);
+		wk.leaf_ok = stat(path, &st) == 0 && links_count_subdirs(path);
+		wk.leaf_dev = wk.leaf_ok ? st.st_dev : 0;
+		err = walk(wt, &wk, &name, idx, 0);
 		if (err != ENOTDIR) {
 			if (err != 0)
 				node_drop(wt, idx);
@@ -1164,11 +1317,11 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 	    S_ISDIR(st.st_mode))
 		outbuf_addc(&name, '/');
 	idx = node_new(wt, -1, name.data, name.len);
-	err = node_watch(wt, idx, path);
-	if (err != 0)
+	err = node_watch(wt, idx, path, wt->mask);
+	if (err != 0 && err != EEXIST)
 		node_drop(wt, idx);
 	free(name.data);
-	return err;
+	return err == EEXIST ? 0 : err;
 }
 
 void
@@ -1337,8 +1490,7 @@ scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 		outbuf_adds(path, name);
 		if (lstat(path->data, &st) < 0 || (S_ISDIR(st.st_mode) &&
 		    node_child(&wt->table, idx, name) >= 0)) {
-			path->len = plen;
-			path->data[plen] = '\0';
+			path_cut(path, plen);
 			continue;
 		}
 		scan_report(wt, idx, name, &st, fn, arg);
@@ -1349,8 +1501,7 @@ scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 			if (err != 0)
 				err = subdir_failed(wt, child, path->data, err);
 		}
-		path->len = plen;
-		path->data[plen] = '\0';
+		path_cut(path, plen);
 	}
 	free(names.data);
 	return err;
@@ -1360,17 +1511,14 @@ static int
 walk_new(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
     void *arg)
 {
-	uint32_t full = wt->mask;
-	int err;
+	uint32_t reading = wt->mask & EVENT_READING;
+	int err = node_watch(wt, idx, path->data, wt->mask & ~EVENT_READING);
 
-	wt->mask = full & ~EVENT_READING;
-	err = node_watch(wt, idx, path->data);
-	wt->mask = full;
+	if (err == EEXIST)
+		return 0;	/* the same directory is watched already */
 	if (err != 0)
 		return err;
-	if (!wt->table.w[idx].held || wt->table.w[idx].freed)
-		return 0;	/* the same directory is watched already */
-	if ((full & EVENT_READING) != 0)
+	if (reading != 0)
 		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
 	return scan_dir(wt, path, idx, fn, arg);
 }
@@ -1626,4 +1774,5 @@ watcher_free(struct watcher *wt)
 	scanned_clear(wt);
 	free(wt->scanned);
 	free(wt->added);
+	free(wt->aliases);
 }

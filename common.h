@@ -57,22 +57,28 @@ enum {
 	OPT_TOOL		/* first code free for a tool's own options */
 };
 
-/* The long options both tools take, for their getopt_long tables. */
-#define COMMON_LONG_OPTIONS \
+/*
+ * The long options both tools take, for their getopt_long tables. The
+ * order is the reference's: getopt lists an ambiguous prefix's
+ * candidates in table order (`--in`: inotify, include, includei).
+ */
+#define LONG_OPTIONS_HEAD \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, OPT_VERSION }, \
 	{ "event", required_argument, NULL, 'e' }, \
 	{ "timeout", required_argument, NULL, 't' }, \
 	{ "recursive", no_argument, NULL, 'r' }, \
-	{ "no-dereference", no_argument, NULL, 'P' }, \
+	{ "no-dereference", no_argument, NULL, 'P' }
+#define LONG_OPTIONS_BACKEND \
+	{ "inotify", no_argument, NULL, 'I' }, \
+	{ "fanotify", no_argument, NULL, 'F' }, \
+	{ "filesystem", no_argument, NULL, 'S' }
+#define LONG_OPTIONS_PATHS \
 	{ "fromfile", required_argument, NULL, OPT_FROMFILE }, \
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE }, \
 	{ "excludei", required_argument, NULL, OPT_EXCLUDEI }, \
 	{ "include", required_argument, NULL, OPT_INCLUDE }, \
-	{ "includei", required_argument, NULL, OPT_INCLUDEI }, \
-	{ "inotify", no_argument, NULL, 'I' }, \
-	{ "fanotify", no_argument, NULL, 'F' }, \
-	{ "filesystem", no_argument, NULL, 'S' }
+	{ "includei", required_argument, NULL, OPT_INCLUDEI }
 
 /* Options both tools take. */
 struct common_opts {
@@ -113,6 +119,7 @@ void	 outbuf_add(struct outbuf *ob, const void *p, size_t n);
 void	 outbuf_addc(struct outbuf *ob, char c);
 void	 outbuf_adds(struct outbuf *ob, const char *s);
 int	 outbuf_flush(struct outbuf *ob, int fd);
+void	 path_cut(struct outbuf *path, size_t len);
 
 /*
  * One watch. It knows its parent and its own name, so its path is
@@ -178,11 +185,11 @@ struct watcher {
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
 	size_t			 scans;		/* new directories scanned so far */
-	int			 leaf_ok;	/* link counts tell leaves on leaf_dev */
-	dev_t			 leaf_dev;
 	int			*added;		/* watches a scan added, to restore */
 	size_t			 nadded, added_cap;
 	size_t			 records;	/* kernel records read so far */
+	uint64_t		*aliases;	/* other names of watched dirs */
+	size_t			 naliases;
 };
 
 /* A decoded event. */
@@ -199,6 +206,7 @@ void	 setup_memory_release(void);
 int	 watcher_add(struct watcher *wt, const char *path, int recursive);
 const char *watch_path(struct watcher *wt, int idx, size_t *len);
 size_t	 watcher_table_size(const struct watcher *wt);
+size_t	 watcher_names(struct watcher *wt);
 
 /*
  * Reads what the kernel has queued, until the queue is empty, and hands

@@ -100,7 +100,8 @@ static const char help_text[] =
 "\t-o|--outfile <file>\n"
 "\t              \tAppend events to <file> instead of standard output.\n"
 "\t-s|--syslog   \tSend messages to syslog instead of standard error.\n"
-"\t-q|--quiet    \tOnce: print only events. Twice: print nothing.\n"
+"\t-q|--quiet    \tPrint only events, no progress notes.\n"
+"\t-qq           \tPrint nothing, not even events.\n"
 "\t--format <fmt>\tPrint each event as <fmt> says (see the manual:\n"
 "\t              \t%w %f %e %Xe %c %T %0 %n %%).\n"
 "\t--no-newline  \tDo not end each --format line with a newline.\n"
@@ -123,17 +124,19 @@ static const char help_text[] =
 static const char short_opts[] = "hcmrPqt:de:o:sfIFS";
 
 static const struct option long_opts[] = {
-	COMMON_LONG_OPTIONS,
+	LONG_OPTIONS_HEAD,
 	{ "monitor", no_argument, NULL, 'm' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "filename", no_argument, NULL, 'f' },
+	LONG_OPTIONS_BACKEND,
+	{ "outfile", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "timefmt", required_argument, NULL, OPT_TIMEFMT },
+	LONG_OPTIONS_PATHS,
 	{ "csv", no_argument, NULL, 'c' },
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "syslog", no_argument, NULL, 's' },
-	{ "outfile", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "no-newline", no_argument, NULL, OPT_NO_NEWLINE },
-	{ "timefmt", required_argument, NULL, OPT_TIMEFMT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -436,14 +439,15 @@ options_parse(struct options *opt, int argc, char **argv)
 		    "specified.");
 	if (opt->daemon && opt->outfile == NULL)
 		die("-o must be specified with -d.");
+	/* The reference warns even after a bad option. */
+	if (opt->c.n_exclude > 1)
+		msg("--exclude: only the last option will be taken into "
+		    "consideration.");
+	if (opt->c.n_excludei > 1)
+		msg("--excludei: only the last option will be taken into "
+		    "consideration.");
 	if (bad)
 		exit(EXIT_ERROR);
-	if (opt->c.n_exclude > 1)
-		fprintf(stderr, "--exclude: only the last option will be "
-		    "taken into consideration.\n");
-	if (opt->c.n_excludei > 1)
-		fprintf(stderr, "--excludei: only the last option will be "
-		    "taken into consideration.\n");
 }
 
 /*

@@ -105,9 +105,11 @@ static const char help_text[] =
 static const char short_opts[] = "hvzrPt:e:a:d:IFS";
 
 static const struct option long_opts[] = {
-	COMMON_LONG_OPTIONS,
+	LONG_OPTIONS_HEAD,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "zero", no_argument, NULL, 'z' },
+	LONG_OPTIONS_BACKEND,
+	LONG_OPTIONS_PATHS,
 	{ "ascending", required_argument, NULL, 'a' },
 	{ "descending", required_argument, NULL, 'd' },
 	{ NULL, 0, NULL, 0 }
@@ -126,6 +128,26 @@ bit_index(uint32_t bit)
 }
 
 /*
+ * The length of a list before its first empty name (`', `modify,',
+ * `,modify'), where the reference stops reading; -1 if none is empty.
+ */
+static ssize_t
+key_empty_name(const char *key)
+{
+	const char *p = key;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0)
+			return p == key ? 0 : p - key - 1;
+		if (p[len] == '\0')
+			return -1;
+		p += len + 1;
+	}
+}
+
+/*
  * -a and -d take `total' or one event; `move' and `close' name two and
  * are refused with a hint, as is any other list (the reference crashed).
  */
@@ -133,6 +155,8 @@ static void
 sort_key_parse(struct options *opt, const char *key, int ascending)
 {
 	uint32_t mask;
+	ssize_t cut;
+	int bad;
 
 	if (opt->sort_set)
 		die("Please specify -a or -d once only!");
@@ -148,8 +172,22 @@ sort_key_parse(struct options *opt, const char *key, int ascending)
 	if (strcasecmp(key, "close") == 0)
 		die("Cannot sort by `close' event; please use `close_write' or "
 		    "`close_nowrite'.");
-	if (event_list_parse(key, &mask) < 0 || mask == 0 ||
-	    (mask & (mask - 1)) != 0)
+	/*
+	 * The reference reads a list up to its first empty name, and
+	 * such a list as total.
+	 */
+	if ((cut = key_empty_name(key)) >= 0) {
+		char *head = xstrdup(key);
+
+		head[cut] = '\0';
+		bad = event_list_parse(head, &mask) < 0;
+		free(head);
+		mask = SORT_TOTAL;
+	} else {
+		bad = event_list_parse(key, &mask) < 0 || mask == 0 ||
+		    (mask & (mask - 1)) != 0;
+	}
+	if (bad)
 		die("'%s' is not a valid key for sorting!", key);
 	opt->sort_key = mask;
 }
@@ -356,7 +394,7 @@ watches_establish(struct watcher *wt, const struct options *opt,
 	}
 	setup_memory_release();
 	if (opt->verbose)
-		fprintf(stderr, "Total of %zu watches.\n", wt->table.live);
+		fprintf(stderr, "Total of %zu watches.\n", watcher_names(wt));
 	fprintf(stderr, "Finished establishing watches, now collecting "
 	    "statistics.\n");
 	if (opt->verbose && opt->c.timeout)

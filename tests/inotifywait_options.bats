@@ -36,6 +36,27 @@ EVENT_HINT="Run with the '--help' option to see a list of events."
 	expect_getopt err "option '--excl' is ambiguous; possibilities: '--exclude' '--excludei'"
 }
 
+@test "inotifywait lists an ambiguous prefix's candidates in the reference's order" {
+	iw --in x w
+	expect_status 1
+	expect_getopt err "option '--in' is ambiguous; possibilities: '--inotify' '--include' '--includei'"
+	iw --f w
+	expect_status 1
+	expect_getopt err "option '--f' is ambiguous; possibilities: '--filename' '--fanotify' '--filesystem' '--format' '--fromfile'"
+	iw --t 1 w
+	expect_status 1
+	expect_getopt err "option '--t' is ambiguous; possibilities: '--timeout' '--timefmt'"
+}
+
+@test "inotifywait warns about repeated --exclude even after a bad option" {
+	iw --exclude a --exclude b --bogus w
+	expect_status 1
+	[ "$(wc -l <err)" -eq 2 ] || fail "two lines expected"
+	[[ "$(head -n 1 err)" == *": unrecognized option '--bogus'" ]] || fail "getopt line first"
+	[ "$(tail -n 1 err)" = "--exclude: only the last option will be taken into consideration." ] ||
+		fail "the warning second"
+}
+
 @test "inotifywait has no short forms of its long-only options" {
 	iw -n w
 	expect_status 1

@@ -239,6 +239,48 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
 }
 
+@test "inotifywatch lists an ambiguous prefix's candidates in the reference's order" {
+	iwatch_run --in x w
+	expect_status 1
+	expect_err "%s: option '--in' is ambiguous; possibilities: '--inotify' '--include' '--includei'\n" "$IWATCH_ARGV0"
+	iwatch_run --f w
+	expect_status 1
+	expect_err "%s: option '--f' is ambiguous; possibilities: '--fanotify' '--filesystem' '--fromfile'\n" "$IWATCH_ARGV0"
+}
+
+# sorted_ascending_by_total KEY...: with -a KEY, rows come by total, smallest first.
+sorted_ascending_by_total() {
+	mkdir -p a b
+	local key
+	for key in "$@"; do
+		iwatch_start -a "$key" a b
+		touch a/1 a/2 a/3 b/1
+		stop_iwatch
+		expect_status 0
+		[ "$(awk 'NR > 1 { print $NF }' out | tr '\n' ' ')" = "b/ a/ " ] ||
+			fail "-a '$key' did not sort by total, smallest first"
+		rm -f a/* b/*
+	done
+}
+
+@test "inotifywatch reads a sort key with an empty name as total, as the reference does" {
+	sorted_ascending_by_total '' 'modify,' ',modify' ',' 'modify,,access' ',bogus'
+	iwatch_run -a 'bogus,' w
+	expect_status 1
+	expect_err "'bogus,' is not a valid key for sorting!\n"
+}
+
+@test "inotifywatch -d with an empty key sorts by total, largest first" {
+	iwatch_deliberate_difference "-d '' sorts smallest first there"
+	mkdir -p a b
+	iwatch_start -d '' a b
+	touch a/1 a/2 a/3 b/1
+	stop_iwatch
+	expect_status 0
+	[ "$(awk 'NR > 1 { print $NF }' out | tr '\n' ' ')" = "a/ b/ " ] ||
+		fail "-d '' did not sort by total, largest first"
+}
+
 @test "inotifywatch -d move and -d close give the same errors as -a" {
 	iwatch_deliberate_difference "reference accepts them and crashes when sorting"
 	iwatch_run -d move w

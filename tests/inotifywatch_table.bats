@@ -370,3 +370,15 @@ check_sorted() {
 		done
 	done
 }
+
+@test "inotifywatch keeps the row of a directory moved out of the tree, with what happened there" {
+	iwatch_deliberate_difference "the row of a moved-out directory is dropped there"
+	mkdir -p w/sub
+	iwatch_start -r -e create,moved_from w
+	touch w/sub/x
+	mv w/sub gone
+	stop_iwatch
+	expect_status 0
+	# The row's total counts the IGNORED that ended its watch, as totals do.
+	expect_out 'total  moved_from  create  filename\n2      0           1       w/sub/\n1      1           0       w/\n'
+}

@@ -81,3 +81,12 @@ complete() {
 		[[ " $opts" == *" $o "* ]] || fail "no $o in: $opts"
 	done
 }
+
+@test "bash-completion offers -qq from inotifywait's --help" {
+	[ -f /usr/share/bash-completion/completions/inotifywait ] || skip "no bash-completion"
+	local opts
+	opts=$(complete inotifywait -)
+	for o in -qq --quiet --monitor; do
+		[[ " $opts" == *" $o "* ]] || fail "no $o in: $opts"
+	done
+}
