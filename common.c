@@ -24,6 +24,11 @@
 
 #include "common.h"
 
+/* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
+#define MOVED_TO_WAIT_MS	2
+/* How many times a new directory is tried while its parent's path is stale. */
+#define LATER_TRIES	8
+
 /* Room for at least one event with the longest name, and many more. */
 #define EVENT_BUF_SIZE	((size_t)64 * 1024)
 
@@ -1028,7 +1033,7 @@ node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
 		wd = inotify_add_watch(wt->fd, path, mask | mask_create);
 		if (wd < 0 && errno == EINVAL && mask_create != 0) {
 			mask_create = 0;	/* an older kernel */
-			wd = inotify_add_watch(wt->fd, path, wt->mask);
+			wd = inotify_add_watch(wt->fd, path, mask);
 		}
 	}
 	if (wd < 0 && errno == EEXIST) {
@@ -1340,6 +1345,7 @@ watcher_init(struct watcher *wt, const struct common_opts *o)
 			    "/proc/sys/fs/inotify/max_user_instances\n");
 		exit(EXIT_ERROR);
 	}
+	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
 	wt->mask = o->events ? o->events : IN_ALL_EVENTS;
 	if (o->no_dereference)
 		wt->mask |= IN_DONT_FOLLOW;
@@ -1460,22 +1466,25 @@ scan_report(struct watcher *wt, int watch, const char *name,
 	scanned_add(wt, watch, name, all);
 }
 
-static int walk_new(struct watcher *wt, struct outbuf *path, int idx,
-    event_fn fn, void *arg);
+static int walk_new(struct watcher *wt, int at, const char *name,
+    struct outbuf *path, int idx, event_fn fn, void *arg);
 
-/* Reads a directory the scan just watched; reports and descends. */
+/* Reads the directory fd the scan just watched; reports and descends. */
 static int
-scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
-    void *arg)
+scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
+    event_fn fn, void *arg)
 {
 	struct outbuf names = { 0 };
 	struct dirent *de;
 	size_t off;
-	DIR *d = opendir(path->data);
-	int err = 0;
+	int dfd = dup(fd), err = 0;
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 
-	if (d == NULL)
-		return 0;	/* gone already: its IN_IGNORED follows */
+	if (d == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return errno;
+	}
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
@@ -1487,17 +1496,15 @@ scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 		struct stat st;
 		int child;
 
-		outbuf_adds(path, name);
-		if (lstat(path->data, &st) < 0 || (S_ISDIR(st.st_mode) &&
-		    node_child(&wt->table, idx, name) >= 0)) {
-			path_cut(path, plen);
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (S_ISDIR(st.st_mode) && node_child(&wt->table, idx, name) >= 0))
 			continue;
-		}
 		scan_report(wt, idx, name, &st, fn, arg);
+		outbuf_adds(path, name);
 		if (S_ISDIR(st.st_mode) && !excluded(wt, path->data, path->len)) {
 			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
-			err = walk_new(wt, path, child, fn, arg);
+			err = walk_new(wt, fd, name, path, child, fn, arg);
 			if (err != 0)
 				err = subdir_failed(wt, child, path->data, err);
 		}
@@ -1507,20 +1514,37 @@ scan_dir(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
 	return err;
 }
 
+/*
+ * Watches and scans the new directory name, in the directory at (or
+ * AT_FDCWD), whose path is path. It is opened first, then watched and
+ * read through that descriptor, and its subdirectories opened from it:
+ * a rename of any directory above, which the queue tells only later,
+ * cannot make the scan watch one directory and read another.
+ */
 static int
-walk_new(struct watcher *wt, struct outbuf *path, int idx, event_fn fn,
-    void *arg)
+walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
+    int idx, event_fn fn, void *arg)
 {
 	uint32_t reading = wt->mask & EVENT_READING;
-	int err = node_watch(wt, idx, path->data, wt->mask & ~EVENT_READING);
+	uint32_t mask = wt->mask & ~EVENT_READING;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	char proc[64];
+	int err;
 
-	if (err == EEXIST)
-		return 0;	/* the same directory is watched already */
-	if (err != 0)
-		return err;
-	if (reading != 0)
+	if (fd < 0)
+		return errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (wt->proc_ok)	/* the link leads to the directory itself */
+		err = node_watch(wt, idx, proc, mask & ~IN_DONT_FOLLOW);
+	else
+		err = node_watch(wt, idx, path->data, mask);
+	if (err == 0 && reading != 0)
 		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
-	return scan_dir(wt, path, idx, fn, arg);
+	if (err == 0)
+		err = scan_dir(wt, fd, path, idx, fn, arg);
+	close(fd);
+	return err == EEXIST ? 0 : err;	/* EEXIST: watched already */
 }
 
 /* The scan is over: its watches get the whole mask back. */
@@ -1546,10 +1570,49 @@ scan_restore(struct watcher *wt)
 	wt->nadded = 0;
 }
 
-/* A new directory appeared under watch parent: watch it and all below. */
+/*
+ * Whether path still names the directory of watch idx. The queue is read
+ * behind the file system: an event's directory may have been renamed
+ * since, and the path its watch has would lead elsewhere, or nowhere.
+ * Asking the kernel for the path's watch answers it: the same wd, or
+ * another (a new watch of a directory that is not ours is taken back).
+ */
+static int
+path_current(struct watcher *wt, int idx, const char *path)
+{
+	int wd = inotify_add_watch(wt->fd, path, wt->mask);
+
+	if (wd >= 0 && wd != wt->table.w[idx].wd &&
+	    hash_find(&wt->table, wd) < 0)
+		inotify_rm_watch(wt->fd, wd);
+	return wd >= 0 && wd == wt->table.w[idx].wd;
+}
+
+/* A new directory whose parent's path was out of date, for later. */
 static void
-tree_add_dir(struct watcher *wt, int parent, const char *name, event_fn fn,
-    void *arg)
+later_add(struct watcher *wt, int parent, const char *name, int tries)
+{
+	struct later *l;
+
+	if (tries >= LATER_TRIES)
+		return;
+	if ((wt->nlater & (wt->nlater - 1)) == 0)
+		wt->later = xrealloc(wt->later, (wt->nlater ? wt->nlater * 2 :
+		    16) * sizeof(*wt->later));
+	l = &wt->later[wt->nlater++];
+	l->parent = parent;
+	l->parent_wd = wt->table.w[parent].wd;
+	l->tries = tries + 1;
+	l->name = xstrdup(name);
+}
+
+/*
+ * A new directory appeared under watch parent: watch it and all below.
+ * Returns whether it was scanned.
+ */
+static int
+tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
+    event_fn fn, void *arg)
 {
 	struct outbuf path = { 0 };
 	size_t len;
@@ -1557,27 +1620,58 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, event_fn fn,
 	int idx, err;
 
 	if (node_child(&wt->table, parent, name) >= 0)
-		return;		/* a scan watched it already */
+		return 0;	/* a scan watched it already */
 	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
+	if (!path_current(wt, parent, path.data)) {
+		/* Its rename is still in the queue: once read, try again. */
+		later_add(wt, parent, name, tries);
+		free(path.data);
+		return 0;
+	}
 	outbuf_adds(&path, name);
 	if (excluded(wt, path.data, path.len)) {
 		free(path.data);
-		return;
+		return 0;
 	}
 	outbuf_addc(&path, '/');
 	idx = node_new(wt, parent, name, strlen(name));
 	wt->scans++;
-	err = walk_new(wt, &path, idx, fn, arg);
+	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	scan_restore(wt);
-	if (err != 0) {
+	if (err != 0)
 		node_drop(wt, idx);
-		/* Already gone again: its DELETE follows. */
-		if (err != ENOENT)
-			msg("Couldn't watch new directory %s: %s", path.data,
-			    strerror(err));
-	}
+	/* Gone again (its DELETE follows), or its parent moved meanwhile. */
+	if (err == ENOENT)
+		later_add(wt, parent, name, tries);
+	else if (err != 0)
+		msg("Couldn't watch new directory %s: %s", path.data,
+		    strerror(err));
 	free(path.data);
+	return 1;
+}
+
+/* The queue was read to its end: new directories put off are tried again. */
+static int
+later_run(struct watcher *wt, event_fn fn, void *arg)
+{
+	struct later *todo = wt->later;
+	size_t i, n = wt->nlater;
+	int scanned = 0;
+
+	wt->later = NULL;
+	wt->nlater = 0;
+	for (i = 0; i < n; i++) {
+		const struct watch *p = &wt->table.w[todo[i].parent];
+
+		if (!p->freed && p->held && !p->gone &&
+		    p->wd == todo[i].parent_wd)
+			scanned |= tree_add_dir(wt, todo[i].parent, todo[i].name,
+			    todo[i].tries, fn, arg);
+		free(todo[i].name);
+	}
+	free(todo);
+	return scanned;
 }
 
 /* Stops watching a directory that left the tree, and all below it. */
@@ -1654,10 +1748,10 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 			tree_move(wt, wt->pending.watch, ev->watch, ev->name);
 			wt->pending.watch = -1;
 		} else {
-			tree_add_dir(wt, ev->watch, ev->name, fn, arg);
+			tree_add_dir(wt, ev->watch, ev->name, 0, fn, arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
-		tree_add_dir(wt, ev->watch, ev->name, fn, arg);
+		tree_add_dir(wt, ev->watch, ev->name, 0, fn, arg);
 	} else if (ev->mask & IN_DELETE) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0)
@@ -1727,24 +1821,44 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 	return r;
 }
 
+/* Whether more events come within a moment. */
+static int
+moved_to_coming(struct watcher *wt)
+{
+	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
+
+	return poll(&pfd, 1, MOVED_TO_WAIT_MS) > 0;
+}
+
 /* Reads until the queue is empty. */
 int
 events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
-	int r, any = 0;
+	int r, any = 0, waited = 0;
 
-	while ((r = events_read(wt, fn, arg)) == 1)
-		any = 1;
-	if (r == 0 || r == 3) {
+	for (;;) {
+		while ((r = events_read(wt, fn, arg)) == 1)
+			any = 1;
+		if (r != 0 && r != 3)
+			return r;
+		any |= r == 3;
+		/*
+		 * A rename queues its MOVED_FROM and MOVED_TO one after the
+		 * other: a read can fall between the two.
+		 */
+		if (wt->pending.watch >= 0 && !waited++ && moved_to_coming(wt))
+			continue;
+		/* What a scan found may have events queued since. */
+		if (wt->nlater > 0 && later_run(wt, fn, arg))
+			continue;
 		/*
 		 * The queue is empty: no MOVED_TO is coming, and no repeat
 		 * of what a scan reported.
 		 */
 		pending_resolve(wt);
 		scanned_clear(wt);
-		return any || r == 3;
+		return any;
 	}
-	return r;
 }
 
 /*
@@ -1775,4 +1889,7 @@ watcher_free(struct watcher *wt)
 	free(wt->scanned);
 	free(wt->added);
 	free(wt->aliases);
+	while (wt->nlater > 0)
+		free(wt->later[--wt->nlater].name);
+	free(wt->later);
 }

@@ -169,6 +169,13 @@ struct scanned {
 	char		*name;
 };
 
+/* A new directory put off until the renames before it are read. */
+struct later {
+	int		 parent, parent_wd;
+	int		 tries;
+	char		*name;
+};
+
 struct watcher {
 	int			 fd;		/* the inotify descriptor */
 	uint32_t		 mask;		/* what each watch asks the kernel for */
@@ -190,6 +197,9 @@ struct watcher {
 	size_t			 records;	/* kernel records read so far */
 	uint64_t		*aliases;	/* other names of watched dirs */
 	size_t			 naliases;
+	int			 proc_ok;	/* /proc/self/fd leads to open files */
+	struct later		*later;		/* new directories put off */
+	size_t			 nlater;
 };
 
 /* A decoded event. */
