@@ -45,6 +45,12 @@ check: all
 check-reference:
 	IW=/usr/bin/inotifywait IWATCH=/usr/bin/inotifywatch $(BATS) tests
 
+# The slow tier: seeded random tests (replay of the -m -r event stream into
+# a model of the tree; arguments against the reference). Each failure
+# prints a one-line reproduction.
+stress: all
+	$(BATS) tests/stress
+
 # The whole suite under the sanitizers; leaves no sanitized objects behind.
 asan:
 	$(MAKE) clean
@@ -87,7 +93,7 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: bench fuzz fuzz-build valgrind all deps check check-reference asan lint format install uninstall clean
+.PHONY: bench fuzz fuzz-build valgrind all deps check check-reference stress asan lint format install uninstall clean
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS.
 FUZZ_SECONDS = 600

@@ -1590,7 +1590,8 @@ path_current(struct watcher *wt, int idx, const char *path)
 
 /* A new directory whose parent's path was out of date, for later. */
 static void
-later_add(struct watcher *wt, int parent, const char *name, int tries)
+later_add(struct watcher *wt, int parent, const char *name, int tries,
+    int moved_in)
 {
 	struct later *l;
 
@@ -1603,6 +1604,7 @@ later_add(struct watcher *wt, int parent, const char *name, int tries)
 	l->parent = parent;
 	l->parent_wd = wt->table.w[parent].wd;
 	l->tries = tries + 1;
+	l->moved_in = moved_in;
 	l->name = xstrdup(name);
 }
 
@@ -1612,20 +1614,25 @@ later_add(struct watcher *wt, int parent, const char *name, int tries)
  */
 static int
 tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
-    event_fn fn, void *arg)
+    int moved_in, event_fn fn, void *arg)
 {
 	struct outbuf path = { 0 };
 	size_t len;
 	const char *base;
-	int idx, err;
+	int idx, err, old = node_child(&wt->table, parent, name);
 
-	if (node_child(&wt->table, parent, name) >= 0)
-		return 0;	/* a scan watched it already */
+	/*
+	 * A directory of this name is watched: a scan found this one
+	 * already, or this one was moved in over it (MOVED_TO only). The
+	 * kernel tells which: the watch below answers EEXIST for the first.
+	 */
+	if (old >= 0 && !moved_in)
+		return 0;
 	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
 	if (!path_current(wt, parent, path.data)) {
 		/* Its rename is still in the queue: once read, try again. */
-		later_add(wt, parent, name, tries);
+		later_add(wt, parent, name, tries, moved_in);
 		free(path.data);
 		return 0;
 	}
@@ -1635,16 +1642,20 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 		return 0;
 	}
 	outbuf_addc(&path, '/');
+	if (old >= 0)
+		wt->table.w[old].gone = 1;
 	idx = node_new(wt, parent, name, strlen(name));
 	wt->scans++;
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	scan_restore(wt);
+	if (old >= 0 && (err != 0 || wt->table.w[idx].freed))
+		wt->table.w[old].gone = 0;	/* the same one, or not known yet */
 	if (err != 0)
 		node_drop(wt, idx);
 	/* Gone again (its DELETE follows), or its parent moved meanwhile. */
 	if (err == ENOENT)
-		later_add(wt, parent, name, tries);
-	else if (err != 0)
+		later_add(wt, parent, name, tries, moved_in);
+	else if (err != 0 && err != ENOTDIR && err != ELOOP)	/* now a file */
 		msg("Couldn't watch new directory %s: %s", path.data,
 		    strerror(err));
 	free(path.data);
@@ -1667,7 +1678,7 @@ later_run(struct watcher *wt, event_fn fn, void *arg)
 		if (!p->freed && p->held && !p->gone &&
 		    p->wd == todo[i].parent_wd)
 			scanned |= tree_add_dir(wt, todo[i].parent, todo[i].name,
-			    todo[i].tries, fn, arg);
+			    todo[i].tries, todo[i].moved_in, fn, arg);
 		free(todo[i].name);
 	}
 	free(todo);
@@ -1728,6 +1739,11 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 	struct watch_table *t = &wt->table;
 	int child;
 
+	if (ev->watch >= 0 && ev->watch == wt->pending.watch &&
+	    (ev->mask & IN_MOVE_SELF)) {
+		pending_resolve(wt);	/* no MOVED_TO came before it */
+		return;
+	}
 	if (ev->watch < 0 || !t->w[ev->watch].held ||
 	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
 		return;
@@ -1748,15 +1764,26 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 			tree_move(wt, wt->pending.watch, ev->watch, ev->name);
 			wt->pending.watch = -1;
 		} else {
-			tree_add_dir(wt, ev->watch, ev->name, 0, fn, arg);
+			tree_add_dir(wt, ev->watch, ev->name, 0, 1, fn, arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
-		tree_add_dir(wt, ev->watch, ev->name, 0, fn, arg);
+		tree_add_dir(wt, ev->watch, ev->name, 0, 0, fn, arg);
 	} else if (ev->mask & IN_DELETE) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0)
 			t->w[child].gone = 1;
 	}
+}
+
+/*
+ * An event from a directory that moved out of the tree, queued before
+ * its watch was taken back: its path is no longer ours to print.
+ */
+static int
+left_tree(const struct watcher *wt, const struct event *ev)
+{
+	return ev->watch >= 0 && wt->table.w[ev->watch].gone &&
+	    wt->follow_tree && (ev->mask & EVENT_SELF) == 0;
 }
 
 /*
@@ -1785,7 +1812,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
 		if (!event_filtered(wt, &ev) && !scanned_repeat(wt, &ev) &&
-		    fn(wt, &ev, arg) != 0)
+		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return 2;
 		if (wt->follow_tree)
 			tree_follow(wt, &ev, fn, arg);

@@ -23,8 +23,14 @@
 
 /* Events the kernel sends whatever the mask asks for. */
 #define EVENT_UNMASKED	(IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED)
-/* Events the recursive bookkeeping needs to see. */
-#define EVENT_TREE	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO)
+/*
+ * Events the recursive bookkeeping needs to see. A rename queues the
+ * moved directory's MOVE_SELF after its MOVED_TO: a MOVE_SELF that comes
+ * while its MOVED_FROM waits says that the directory left the tree.
+ */
+#define EVENT_TREE	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF)
+/* What a watch reports of itself, even once it left the tree. */
+#define EVENT_SELF	(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)
 
 /*
  * Diagnostics: stderr, or syslog once msg_syslog() was called. Notes
@@ -173,6 +179,7 @@ struct scanned {
 struct later {
 	int		 parent, parent_wd;
 	int		 tries;
+	int		 moved_in;	/* maybe over a directory of that name */
 	char		*name;
 };
 
