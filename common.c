@@ -979,7 +979,8 @@ watcher_names(struct watcher *wt)
 {
 	size_t i, distinct = 0;
 
-	qsort(wt->aliases, wt->naliases, sizeof(*wt->aliases), hash_cmp);
+	if (wt->naliases > 0)
+		qsort(wt->aliases, wt->naliases, sizeof(*wt->aliases), hash_cmp);
 	for (i = 0; i < wt->naliases; i++)
 		if (i == 0 || wt->aliases[i] != wt->aliases[i - 1])
 			distinct++;
@@ -1054,6 +1055,38 @@ node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
 	hash_insert(t, idx);
 	return 0;
 }
+
+/*
+ * node_watch for a directory open as fd, through /proc/self/fd, where
+ * the link leads to the directory itself whatever its path is now (path
+ * where there is no /proc). With path NULL, the watch idx holds gets
+ * mask instead, if the kernel answers with its wd.
+ */
+static int
+node_watch_fd(struct watcher *wt, int idx, int fd, const char *path,
+    uint32_t mask)
+{
+	char proc[64];
+	int wd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (wt->proc_ok) {
+		path = path != NULL ? proc : NULL;
+		mask &= ~IN_DONT_FOLLOW;
+	}
+	if (path != NULL)
+		return node_watch(wt, idx, path, mask);
+	wd = inotify_add_watch(wt->fd, wt->proc_ok ? proc :
+	    watch_path(wt, idx, NULL), mask);
+	if (wd < 0)
+		return errno;
+	if (wd == wt->table.w[idx].wd)
+		return 0;
+	if (hash_find(&wt->table, wd) < 0)	/* another directory now */
+		inotify_rm_watch(wt->fd, wd);
+	return ESTALE;
+}
+
 
 
 /*
@@ -1386,16 +1419,6 @@ event_filtered(struct watcher *wt, const struct event *ev)
 #define EVENT_READING	(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
 
 static void
-int_push(int **v, size_t *n, size_t *cap, int x)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = xrealloc(*v, *cap * sizeof(**v));
-	}
-	(*v)[(*n)++] = x;
-}
-
-static void
 scanned_add(struct watcher *wt, int watch, const char *name, uint32_t mask)
 {
 	struct scanned *e;
@@ -1486,18 +1509,31 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 		return errno;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			outbuf_addc(&names, de->d_type == DT_DIR ? 'D' : 'F');
 			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
+		}
 	closedir(d);
 	for (off = 0; err == 0 && off < names.len;
 	    off += strlen(names.data + off) + 1) {
+		char type = names.data[off++];
 		const char *name = names.data + off;
 		size_t plen = path->len;
 		struct stat st;
 		int child;
 
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    (S_ISDIR(st.st_mode) && node_child(&wt->table, idx, name) >= 0))
+		/*
+		 * Listed, then gone: it was there once the watch was, so
+		 * the event that took it away is queued. It is reported,
+		 * so that event names something that was.
+		 */
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			memset(&st, 0, sizeof(st));
+			st.st_mode = type == 'D' ? S_IFDIR : S_IFIFO;
+			scan_report(wt, idx, name, &st, fn, arg);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && node_child(&wt->table, idx, name) >= 0)
 			continue;
 		scan_report(wt, idx, name, &st, fn, arg);
 		outbuf_adds(path, name);
@@ -1505,8 +1541,13 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, fd, name, path, child, fn, arg);
-			if (err != 0)
+			/* Gone since it was listed: its own event is queued. */
+			if (err == ENOENT || err == ENOTDIR) {
+				node_drop(wt, child);
+				err = 0;
+			} else if (err != 0) {
 				err = subdir_failed(wt, child, path->data, err);
+			}
 		}
 		path_cut(path, plen);
 	}
@@ -1519,55 +1560,34 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
  * AT_FDCWD), whose path is path. It is opened first, then watched and
  * read through that descriptor, and its subdirectories opened from it:
  * a rename of any directory above, which the queue tells only later,
- * cannot make the scan watch one directory and read another.
+ * cannot make the scan watch one directory and read another. Once all
+ * below it is watched and read, it gets the whole mask, through a
+ * descriptor opened with O_PATH, which makes no event of its own.
  */
 static int
 walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
     int idx, event_fn fn, void *arg)
 {
-	uint32_t reading = wt->mask & EVENT_READING;
 	uint32_t mask = wt->mask & ~EVENT_READING;
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
-	char proc[64];
-	int err;
+	int pfd, err;
 
 	if (fd < 0)
 		return errno;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (wt->proc_ok)	/* the link leads to the directory itself */
-		err = node_watch(wt, idx, proc, mask & ~IN_DONT_FOLLOW);
-	else
-		err = node_watch(wt, idx, path->data, mask);
-	if (err == 0 && reading != 0)
-		int_push(&wt->added, &wt->nadded, &wt->added_cap, idx);
+	err = node_watch_fd(wt, idx, fd, path->data, mask);
 	if (err == 0)
 		err = scan_dir(wt, fd, path, idx, fn, arg);
-	close(fd);
-	return err == EEXIST ? 0 : err;	/* EEXIST: watched already */
-}
-
-/* The scan is over: its watches get the whole mask back. */
-static void
-scan_restore(struct watcher *wt)
-{
-	size_t i;
-
-	for (i = 0; i < wt->nadded; i++) {
-		int idx = wt->added[i];
-		int want = wt->table.w[idx].wd;
-		const char *path;
-		int wd;
-
-		if (!wt->table.w[idx].held || wt->table.w[idx].gone)
-			continue;
-		path = watch_path(wt, idx, NULL);
-		wd = inotify_add_watch(wt->fd, path, wt->mask);
-		/* Renamed meanwhile, and the path names another directory. */
-		if (wd >= 0 && wd != want && hash_find(&wt->table, wd) < 0)
-			inotify_rm_watch(wt->fd, wd);
+	if (err == 0 && mask != wt->mask && !wt->table.w[idx].freed &&
+	    (pfd = openat(fd, ".", O_PATH | O_CLOEXEC)) >= 0) {
+		close(fd);
+		fd = -1;
+		node_watch_fd(wt, idx, pfd, NULL, wt->mask);
+		close(pfd);
 	}
-	wt->nadded = 0;
+	if (fd >= 0)
+		close(fd);
+	return err == EEXIST ? 0 : err;	/* EEXIST: watched already */
 }
 
 /*
@@ -1580,7 +1600,8 @@ scan_restore(struct watcher *wt)
 static int
 path_current(struct watcher *wt, int idx, const char *path)
 {
-	int wd = inotify_add_watch(wt->fd, path, wt->mask);
+	/* Adds nothing to a watch, and a new one would report nothing. */
+	int wd = inotify_add_watch(wt->fd, path, IN_MASK_ADD | IN_UNMOUNT);
 
 	if (wd >= 0 && wd != wt->table.w[idx].wd &&
 	    hash_find(&wt->table, wd) < 0)
@@ -1647,7 +1668,6 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	idx = node_new(wt, parent, name, strlen(name));
 	wt->scans++;
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
-	scan_restore(wt);
 	if (old >= 0 && (err != 0 || wt->table.w[idx].freed))
 		wt->table.w[old].gone = 0;	/* the same one, or not known yet */
 	if (err != 0)
@@ -1808,6 +1828,9 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		off += sizeof(ie) + ie.len;
 		wt->records++;
 		ev.watch = ie.wd >= 0 ? hash_find(&wt->table, ie.wd) : -1;
+		/* A watch set only to be asked about, and taken back. */
+		if (ie.wd >= 0 && ev.watch < 0)
+			continue;
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
@@ -1914,7 +1937,6 @@ watcher_free(struct watcher *wt)
 	free(wt->buf);
 	scanned_clear(wt);
 	free(wt->scanned);
-	free(wt->added);
 	free(wt->aliases);
 	while (wt->nlater > 0)
 		free(wt->later[--wt->nlater].name);

@@ -30,7 +30,7 @@
  */
 #define EVENT_TREE	(IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF)
 /* What a watch reports of itself, even once it left the tree. */
-#define EVENT_SELF	(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)
+#define EVENT_SELF	(IN_DELETE_SELF | IN_IGNORED | IN_UNMOUNT)
 
 /*
  * Diagnostics: stderr, or syslog once msg_syslog() was called. Notes
@@ -199,8 +199,6 @@ struct watcher {
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
 	size_t			 scans;		/* new directories scanned so far */
-	int			*added;		/* watches a scan added, to restore */
-	size_t			 nadded, added_cap;
 	size_t			 records;	/* kernel records read so far */
 	uint64_t		*aliases;	/* other names of watched dirs */
 	size_t			 naliases;

@@ -667,7 +667,9 @@ main(int argc, char **argv)
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
 	wt.excludes = pl.excludes;
 	wt.nexcludes = pl.nexcludes;
-	wt.follow_tree = opt.c.recursive && opt.monitor;
+	/* A oneshot watch ends at its first event: there is no tree to follow. */
+	wt.follow_tree = opt.c.recursive && opt.monitor &&
+	    !(opt.c.events & IN_ONESHOT);
 	if (wt.follow_tree)
 		wt.mask |= EVENT_TREE;
 	if (opt.outfile != NULL)

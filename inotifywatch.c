@@ -455,7 +455,8 @@ main(int argc, char **argv)
 	wt.excludes = pl.excludes;
 	wt.nexcludes = pl.nexcludes;
 	wt.keep_dropped = 1;
-	wt.follow_tree = opt.c.recursive;
+	/* A oneshot watch ends at its first event: there is no tree to follow. */
+	wt.follow_tree = opt.c.recursive && !(opt.c.events & IN_ONESHOT);
 	if (wt.follow_tree)
 		wt.mask |= EVENT_TREE;
 	st.user_mask = opt.c.events ? opt.c.events : IN_ALL_EVENTS;
