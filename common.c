@@ -1434,25 +1434,51 @@ scanned_add(struct watcher *wt, int watch, const char *name, uint32_t mask)
 	e->name = xstrdup(name);
 }
 
-/*
- * Whether the kernel's event repeats one a scan reported: the entry was
- * there when the scan read it, so its own events were queued before
- * the queue was next read empty.
- */
-static int
-scanned_repeat(const struct watcher *wt, const struct event *ev)
+/* The entry of watch named name in the scan's list, or NULL. */
+static struct scanned *
+scanned_find(const struct watcher *wt, int watch, const char *name)
 {
-	uint32_t what = ev->mask & (IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE);
 	size_t i;
 
-	if (what == 0 || wt->nscanned == 0)
-		return 0;
 	for (i = wt->nscanned; i-- > 0;)
-		if (wt->scanned[i].watch == ev->watch &&
-		    (wt->scanned[i].mask & what) &&
-		    strcmp(wt->scanned[i].name, ev->name) == 0)
+		if (wt->scanned[i].watch == watch &&
+		    strcmp(wt->scanned[i].name, name) == 0)
+			return &wt->scanned[i];
+	return NULL;
+}
+
+/*
+ * Whether a kernel event on a directory a scan just read only tells what
+ * the scan told already, or what happened before it looked: the watch
+ * is placed before the directory is read, so until the queue is next
+ * read empty, its events may predate the listing. An entry the scan
+ * reported is not created again; one it did not see, and no event has
+ * made since, is not modified, moved or deleted.
+ */
+static int
+scanned_stale(struct watcher *wt, const struct event *ev)
+{
+	struct scanned *e;
+
+	if (wt->nscanned == 0 || ev->watch < 0 || ev->name[0] == '\0' ||
+	    scanned_find(wt, ev->watch, "") == NULL)
+		return 0;
+	e = scanned_find(wt, ev->watch, ev->name);
+	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+		if (e != NULL && (e->mask & IN_CREATE))
 			return 1;
-	return 0;
+		if (e == NULL)
+			scanned_add(wt, ev->watch, ev->name, 0);
+		return 0;
+	}
+	if (e == NULL)
+		return 1;
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+		e->mask = 0;	/* a new one of that name is new */
+		e->name[0] = '\0';
+		return 0;
+	}
+	return (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) != 0;
 }
 
 static void
@@ -1491,6 +1517,47 @@ scan_report(struct watcher *wt, int watch, const char *name,
 
 static int walk_new(struct watcher *wt, int at, const char *name,
     struct outbuf *path, int idx, event_fn fn, void *arg);
+static void tree_move(struct watcher *wt, int idx, int parent,
+    const char *name);
+
+/* Whether watch a is watch b or one of its ancestors. */
+static int
+node_above(const struct watch_table *t, int a, int b)
+{
+	for (; b >= 0; b = t->w[b].parent)
+		if (b == a)
+			return 1;
+	return 0;
+}
+
+/*
+ * A scan met a directory that is watched already, under another node:
+ * it moved here before this part of the tree was watched, and the queue
+ * has yet to tell where from. It is here now: its node moves here, with
+ * all below it (the rename's events, once read, find nothing to do).
+ * Returns its node, or -1 if it is no such directory.
+ */
+static int
+node_adopt(struct watcher *wt, int fd, const char *path, int parent,
+    const char *name)
+{
+	struct watch_table *t = &wt->table;
+	char proc[64];
+	int wd, ex;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* Adds nothing to the watch: asks for its wd. */
+	wd = inotify_add_watch(wt->fd, wt->proc_ok ? proc : path,
+	    IN_MASK_ADD | IN_UNMOUNT);
+	ex = wd >= 0 ? hash_find(t, wd) : -1;
+	if (ex < 0 || t->w[ex].parent < 0 || t->w[ex].gone ||
+	    node_above(t, ex, parent))
+		return -1;
+	if (wt->pending.watch == ex)
+		wt->pending.watch = -1;
+	tree_move(wt, ex, parent, name);
+	return ex;
+}
 
 /* Reads the directory fd the scan just watched; reports and descends. */
 static int
@@ -1508,6 +1575,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			close(dfd);
 		return errno;
 	}
+	scanned_add(wt, idx, "", 0);	/* this watch's events are checked */
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 			outbuf_addc(&names, de->d_type == DT_DIR ? 'D' : 'F');
@@ -1533,11 +1601,21 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			scan_report(wt, idx, name, &st, fn, arg);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && node_child(&wt->table, idx, name) >= 0)
-			continue;
+		child = S_ISDIR(st.st_mode) ? node_child(&wt->table, idx, name) : -1;
 		scan_report(wt, idx, name, &st, fn, arg);
 		outbuf_adds(path, name);
-		if (S_ISDIR(st.st_mode) && !excluded(wt, path->data, path->len)) {
+		if (child >= 0) {
+			/* Watched already, as part of a directory adopted. */
+			int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+
+			outbuf_addc(path, '/');
+			if (cfd >= 0) {
+				err = scan_dir(wt, cfd, path, child, fn, arg);
+				close(cfd);
+			}
+		} else if (S_ISDIR(st.st_mode) &&
+		    !excluded(wt, path->data, path->len)) {
 			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, fd, name, path, child, fn, arg);
@@ -1569,15 +1647,26 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
     int idx, event_fn fn, void *arg)
 {
 	uint32_t mask = wt->mask & ~EVENT_READING;
+	int parent = wt->table.w[idx].parent;
+	char *own = xstrdup(wt->table.names + wt->table.w[idx].name);
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
-	int pfd, err;
+	int pfd, err, ex;
 
-	if (fd < 0)
+	if (fd < 0) {
+		free(own);
 		return errno;
+	}
 	err = node_watch_fd(wt, idx, fd, path->data, mask);
-	if (err == 0)
+	if (err == EEXIST && parent >= 0 &&
+	    (ex = node_adopt(wt, fd, path->data, parent, own)) >= 0) {
+		idx = ex;
+		mask = wt->mask;	/* its mask is whole already */
 		err = scan_dir(wt, fd, path, idx, fn, arg);
+	} else if (err == 0) {
+		err = scan_dir(wt, fd, path, idx, fn, arg);
+	}
+	free(own);
 	if (err == 0 && mask != wt->mask && !wt->table.w[idx].freed &&
 	    (pfd = openat(fd, ".", O_PATH | O_CLOEXEC)) >= 0) {
 		close(fd);
@@ -1668,8 +1757,10 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	idx = node_new(wt, parent, name, strlen(name));
 	wt->scans++;
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
-	if (old >= 0 && (err != 0 || wt->table.w[idx].freed))
-		wt->table.w[old].gone = 0;	/* the same one, or not known yet */
+	/* The same one, watched already, or nothing took its place. */
+	if (old >= 0 && (err != 0 || (wt->table.w[idx].freed &&
+	    node_child(&wt->table, parent, name) < 0)))
+		wt->table.w[old].gone = 0;
 	if (err != 0)
 		node_drop(wt, idx);
 	/* Gone again (its DELETE follows), or its parent moved meanwhile. */
@@ -1802,8 +1893,17 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 static int
 left_tree(const struct watcher *wt, const struct event *ev)
 {
-	return ev->watch >= 0 && wt->table.w[ev->watch].gone &&
-	    wt->follow_tree && (ev->mask & EVENT_SELF) == 0;
+	const struct watch_table *t = &wt->table;
+	int i;
+
+	if (ev->watch < 0 || !wt->follow_tree)
+		return 0;
+	if (t->w[ev->watch].gone)
+		return (ev->mask & EVENT_SELF) == 0;
+	for (i = t->w[ev->watch].parent; i >= 0; i = t->w[i].parent)
+		if (t->w[i].gone)
+			return (ev->mask & IN_IGNORED) == 0;
+	return 0;
 }
 
 /*
@@ -1834,7 +1934,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
-		if (!event_filtered(wt, &ev) && !scanned_repeat(wt, &ev) &&
+		if (!event_filtered(wt, &ev) && !scanned_stale(wt, &ev) &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return 2;
 		if (wt->follow_tree)
