@@ -26,6 +26,9 @@
 
 /* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
 #define MOVED_TO_WAIT_MS	2
+/* tree_add_dir's moved_in: a MOVED_TO, and one that repeated a scan. */
+#define MOVED_IN	1
+#define MOVED_IN_TOLD	2
 /* How many times a new directory is tried while its parent's path is stale. */
 #define LATER_TRIES	8
 
@@ -1366,7 +1369,6 @@ void
 watcher_init(struct watcher *wt, const struct common_opts *o)
 {
 	memset(wt, 0, sizeof(*wt));
-	wt->pending.watch = -1;
 	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (wt->fd < 0) {
 		int e = errno;
@@ -1520,6 +1522,34 @@ static int walk_new(struct watcher *wt, int at, const char *name,
 static void tree_move(struct watcher *wt, int idx, int parent,
     const char *name);
 
+/*
+ * Renames under way: the directories whose MOVED_FROM came and whose
+ * MOVED_TO has not yet. Two processes' renames may interleave.
+ */
+static int
+pending_find(const struct watcher *wt, uint32_t cookie)
+{
+	size_t i;
+
+	for (i = 0; i < wt->npending; i++)
+		if (wt->pending[i].cookie == cookie)
+			return (int)i;
+	return -1;
+}
+
+/* The directory is accounted for: no longer awaiting its MOVED_TO. */
+static void
+pending_forget(struct watcher *wt, int idx)
+{
+	size_t i;
+
+	for (i = 0; i < wt->npending; i++)
+		if (wt->pending[i].watch == idx) {
+			wt->pending[i] = wt->pending[--wt->npending];
+			return;
+		}
+}
+
 /* Whether watch a is watch b or one of its ancestors. */
 static int
 node_above(const struct watch_table *t, int a, int b)
@@ -1553,8 +1583,7 @@ node_adopt(struct watcher *wt, int fd, const char *path, int parent,
 	if (ex < 0 || t->w[ex].parent < 0 || t->w[ex].gone ||
 	    node_above(t, ex, parent))
 		return -1;
-	if (wt->pending.watch == ex)
-		wt->pending.watch = -1;
+	pending_forget(wt, ex);
 	tree_move(wt, ex, parent, name);
 	return ex;
 }
@@ -1704,9 +1733,14 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
     int moved_in)
 {
 	struct later *l;
+	size_t i;
 
 	if (tries >= LATER_TRIES)
 		return;
+	for (i = 0; i < wt->nlater; i++)
+		if (wt->later[i].parent == parent &&
+		    strcmp(wt->later[i].name, name) == 0)
+			return;		/* once is enough */
 	if ((wt->nlater & (wt->nlater - 1)) == 0)
 		wt->later = xrealloc(wt->later, (wt->nlater ? wt->nlater * 2 :
 		    16) * sizeof(*wt->later));
@@ -1716,6 +1750,20 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
 	l->tries = tries + 1;
 	l->moved_in = moved_in;
 	l->name = xstrdup(name);
+}
+
+/* Reports again what the watched directory idx at path holds. */
+static void
+tree_rescan(struct watcher *wt, int idx, struct outbuf *path, event_fn fn,
+    void *arg)
+{
+	int fd = open(path->data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	scan_dir(wt, fd, path, idx, fn, arg);
+	close(fd);
 }
 
 /*
@@ -1759,16 +1807,29 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	/* The same one, watched already, or nothing took its place. */
 	if (old >= 0 && (err != 0 || (wt->table.w[idx].freed &&
-	    node_child(&wt->table, parent, name) < 0)))
+	    node_child(&wt->table, parent, name) < 0))) {
 		wt->table.w[old].gone = 0;
+		/*
+		 * Scanned already, under the name of the directory it
+		 * replaced, when the scan of that one came after the rename:
+		 * what it holds is told again, after its MOVED_TO.
+		 */
+		if (err == 0 && moved_in == MOVED_IN)
+			tree_rescan(wt, old, &path, fn, arg);
+	}
 	if (err != 0)
 		node_drop(wt, idx);
-	/* Gone again (its DELETE follows), or its parent moved meanwhile. */
-	if (err == ENOENT)
-		later_add(wt, parent, name, tries, moved_in);
-	else if (err != 0 && err != ENOTDIR && err != ELOOP)	/* now a file */
+	/*
+	 * Gone again (its DELETE or MOVED_FROM follows), unless its parent
+	 * moved in between: then it is looked for again later.
+	 */
+	if (err == ENOENT) {
+		if (!path_current(wt, parent, watch_path(wt, parent, NULL)))
+			later_add(wt, parent, name, tries, moved_in);
+	} else if (err != 0 && err != ENOTDIR && err != ELOOP) {
 		msg("Couldn't watch new directory %s: %s", path.data,
 		    strerror(err));
+	}
 	free(path.data);
 	return 1;
 }
@@ -1811,13 +1872,25 @@ tree_remove(struct watcher *wt, int idx)
 		inotify_rm_watch(wt->fd, wt->table.w[idx].wd);
 }
 
-/* A MOVED_FROM with no MOVED_TO in the queue: the directory left. */
+/*
+ * MOVED_FROMs with no MOVED_TO in the queue: the directories left. With
+ * only, the one of that watch.
+ */
 static void
-pending_resolve(struct watcher *wt)
+pending_resolve(struct watcher *wt, int only)
 {
-	if (wt->pending.watch >= 0)
-		tree_remove(wt, wt->pending.watch);
-	wt->pending.watch = -1;
+	size_t i = 0;
+
+	while (i < wt->npending) {
+		int idx = wt->pending[i].watch;
+
+		if (only >= 0 && idx != only) {
+			i++;
+			continue;
+		}
+		wt->pending[i] = wt->pending[--wt->npending];
+		tree_remove(wt, idx);
+	}
 }
 
 static void
@@ -1845,14 +1918,14 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
  * the same cookie, which the kernel queues together.
  */
 static void
-tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
+tree_follow(struct watcher *wt, const struct event *ev, int repeat,
+    event_fn fn, void *arg)
 {
 	struct watch_table *t = &wt->table;
 	int child;
 
-	if (ev->watch >= 0 && ev->watch == wt->pending.watch &&
-	    (ev->mask & IN_MOVE_SELF)) {
-		pending_resolve(wt);	/* no MOVED_TO came before it */
+	if (ev->watch >= 0 && (ev->mask & IN_MOVE_SELF)) {
+		pending_resolve(wt, ev->watch);	/* no MOVED_TO came before it */
 		return;
 	}
 	if (ev->watch < 0 || !t->w[ev->watch].held ||
@@ -1863,19 +1936,30 @@ tree_follow(struct watcher *wt, const struct event *ev, event_fn fn, void *arg)
 	    strcmp(ev->name, "..") == 0 || ev->name[0] == '\0')
 		return;
 	if (ev->mask & IN_MOVED_FROM) {
-		pending_resolve(wt);
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0) {
-			wt->pending.watch = child;
-			wt->pending.cookie = ev->cookie;
+			pending_forget(wt, child);
+			if (wt->npending == PENDING_MAX)
+				pending_resolve(wt, wt->pending[0].watch);
+			wt->pending[wt->npending].watch = child;
+			wt->pending[wt->npending++].cookie = ev->cookie;
 		}
 	} else if (ev->mask & IN_MOVED_TO) {
-		if (wt->pending.watch >= 0 &&
-		    wt->pending.cookie == ev->cookie) {
-			tree_move(wt, wt->pending.watch, ev->watch, ev->name);
-			wt->pending.watch = -1;
+		int i = pending_find(wt, ev->cookie);
+
+		if (i >= 0) {
+			child = wt->pending[i].watch;
+			wt->pending[i] = wt->pending[--wt->npending];
+			/*
+			 * Into itself only by our reckoning, which is behind:
+			 * leave it where it is rather than make a loop.
+			 */
+			if (!node_above(t, child, ev->watch))
+				tree_move(wt, child, ev->watch, ev->name);
 		} else {
-			tree_add_dir(wt, ev->watch, ev->name, 0, 1, fn, arg);
+			/* A repeat of what a scan told is not told again. */
+			tree_add_dir(wt, ev->watch, ev->name, 0,
+			    repeat ? MOVED_IN_TOLD : MOVED_IN, fn, arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
 		tree_add_dir(wt, ev->watch, ev->name, 0, 0, fn, arg);
@@ -1921,6 +2005,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		struct inotify_event ie;
 		const char *name = buf + off + sizeof(ie);
 		struct event ev;
+		int repeat;
 
 		memcpy(&ie, buf + off, sizeof(ie));
 		if (ie.len > n - off - sizeof(ie))
@@ -1934,14 +2019,14 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
-		if (!event_filtered(wt, &ev) && !scanned_stale(wt, &ev) &&
+		repeat = scanned_stale(wt, &ev);
+		if (!event_filtered(wt, &ev) && !repeat &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return 2;
 		if (wt->follow_tree)
-			tree_follow(wt, &ev, fn, arg);
+			tree_follow(wt, &ev, repeat, fn, arg);
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
-			if (wt->pending.watch == ev.watch)
-				wt->pending.watch = -1;
+			pending_forget(wt, ev.watch);
 			node_drop(wt, ev.watch);
 		}
 	}
@@ -1996,7 +2081,7 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		 * A rename queues its MOVED_FROM and MOVED_TO one after the
 		 * other: a read can fall between the two.
 		 */
-		if (wt->pending.watch >= 0 && !waited++ && moved_to_coming(wt))
+		if (wt->npending > 0 && !waited++ && moved_to_coming(wt))
 			continue;
 		/* What a scan found may have events queued since. */
 		if (wt->nlater > 0 && later_run(wt, fn, arg))
@@ -2005,7 +2090,7 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		 * The queue is empty: no MOVED_TO is coming, and no repeat
 		 * of what a scan reported.
 		 */
-		pending_resolve(wt);
+		pending_resolve(wt, -1);
 		scanned_clear(wt);
 		return any;
 	}

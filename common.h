@@ -163,6 +163,9 @@ struct watch_table {
 };
 
 /* A directory that moved away from under a watch, awaiting its MOVED_TO. */
+/* Renames that may be under way at once (two processes' interleave). */
+#define PENDING_MAX	32
+
 struct pending_move {
 	uint32_t	 cookie;
 	int		 watch;
@@ -194,7 +197,8 @@ struct watcher {
 	regex_t			 regex;
 	int			 have_regex, regex_include;
 	struct outbuf		 scratch;	/* derived paths */
-	struct pending_move	 pending;
+	struct pending_move	 pending[PENDING_MAX];	/* renames under way */
+	size_t			 npending;
 	char			*buf;		/* the kernel's event records */
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;

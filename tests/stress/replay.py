@@ -40,7 +40,9 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   empty directory of the same type, which the rename replaces (rename(2)
   over an existing target is legal). A MOVED_TO with no MOVED_FROM before
   it was moved in from outside: a new entry is added (the contents of a
-  moved-in directory follow as CREATE events). A detached entry that no
+  moved-in directory follow as CREATE events). A directory moved over
+  one of that name replaces it even if the stream told of contents
+  there: a scan that ran after the rename saw the new one already. A detached entry that no
   MOVED_TO claims was moved out of the tree: it is gone.
 * MODIFY, CLOSE_WRITE, OPEN, ACCESS, ATTRIB, CLOSE_NOWRITE: the entry
   must exist at that point, of the type ISDIR says (a wrong path shows
@@ -570,7 +572,12 @@ class Model:
                     show(), kind(entry)))
             if have:
                 old = parent[name]
-                if (old is not None) != isdir or old:
+                # A directory moved over one of the same name replaces
+                # it, whatever the stream told of the old one: a scan
+                # that ran after the rename (of a new parent, or of the
+                # directory replaced) saw the new one already, and told
+                # what it holds; the stream tells it again after this.
+                if (old is not None) != isdir:
                     self.problem(i, 'MOVED_TO %s: would replace a %s%s' % (
                         show(), 'non-empty ' if old else '', kind(old)))
             parent[name] = entry
