@@ -1687,7 +1687,13 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 		return errno;
 	}
 	err = node_watch_fd(wt, idx, fd, path->data, mask);
-	if (err == EEXIST && parent >= 0 &&
+	/*
+	 * Watched already: met by a scan, it moved here before this part
+	 * was watched, and is adopted. Named by an event (at is AT_FDCWD),
+	 * the path leads to another directory than the event's, one whose
+	 * rename is still in the queue: the caller waits for it.
+	 */
+	if (err == EEXIST && parent >= 0 && at != AT_FDCWD &&
 	    (ex = node_adopt(wt, fd, path->data, parent, own)) >= 0) {
 		idx = ex;
 		mask = wt->mask;	/* its mask is whole already */
@@ -1705,7 +1711,7 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 	}
 	if (fd >= 0)
 		close(fd);
-	return err == EEXIST ? 0 : err;	/* EEXIST: watched already */
+	return err == EEXIST && at != AT_FDCWD ? 0 : err;
 }
 
 /*
@@ -1805,19 +1811,23 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	idx = node_new(wt, parent, name, strlen(name));
 	wt->scans++;
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
-	/* The same one, watched already, or nothing took its place. */
-	if (old >= 0 && (err != 0 || (wt->table.w[idx].freed &&
-	    node_child(&wt->table, parent, name) < 0))) {
-		wt->table.w[old].gone = 0;
+	if (old >= 0 && err != 0)
+		wt->table.w[old].gone = 0;	/* nothing took its place */
+	if (err == EEXIST && old >= 0) {
 		/*
-		 * Scanned already, under the name of the directory it
-		 * replaced, when the scan of that one came after the rename:
-		 * what it holds is told again, after its MOVED_TO.
+		 * The same one: scanned already, under the name of the
+		 * directory it replaced, when the scan of that one came after
+		 * the rename. What it holds is told again, after its MOVED_TO.
 		 */
-		if (err == 0 && moved_in == MOVED_IN)
+		if (moved_in == MOVED_IN)
 			tree_rescan(wt, old, &path, fn, arg);
+	} else if (err == EEXIST) {
+		/* Another directory, watched: once its rename is read, see. */
+		later_add(wt, parent, name, tries, 0);
 	}
-	if (err != 0)
+	if (err == EEXIST)
+		err = 0;
+	else if (err != 0)
 		node_drop(wt, idx);
 	/*
 	 * Gone again (its DELETE or MOVED_FROM follows), unless its parent
