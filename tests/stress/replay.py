@@ -47,9 +47,11 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
 * MODIFY, CLOSE_WRITE, OPEN, ACCESS, ATTRIB, CLOSE_NOWRITE: the entry
   must exist at that point, of the type ISDIR says (a wrong path shows
   here first); with an empty %f, the watched directory %w itself must
-  exist. One exception: a close may name an entry deleted before it
-  (and not made again), since a descriptor can outlive its name (rm -rf
-  closes a directory after it removed it).
+  exist. Two exceptions, as a descriptor can outlive its name: a close
+  may name an entry deleted before it (and not made again; rm -rf closes
+  a directory after it removed it), and the reads of a directory (OPEN,
+  ACCESS, CLOSE_NOWRITE) may name it, or what is below it, by the path a
+  MOVED_FROM left, until that move's MOVED_TO comes.
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
 * Q_OVERFLOW anywhere: events were lost, the round cannot be checked. It
   is counted as skipped, not failed.
@@ -501,6 +503,7 @@ class Model:
         self.root = tree
         self.pending = {}           # cookie -> (name, entry) detached
         self.deleted = set()        # paths deleted and not made again
+        self.pending_paths = {}     # cookie -> the path a MOVED_FROM left
         self.problems = []          # (record index, text)
 
     def problem(self, i, text):
@@ -533,6 +536,11 @@ class Model:
         isdir = 'ISDIR' in e
         if e & {'DELETE_SELF', 'MOVE_SELF', 'IGNORED', 'UNMOUNT'}:
             return
+        # A directory read through a descriptor opened before its rename
+        # is reported under its old path until the MOVED_TO is read.
+        if e <= READING and any((w + f + b'/').startswith(p + b'/')
+                                for p in self.pending_paths.values()):
+            return
         if f == b'':
             if self.lookup_dir(dparts) is None:
                 self.problem(i, '%s on directory %s, which does not exist in the '
@@ -564,7 +572,9 @@ class Model:
                 self.problem(i, 'MOVED_FROM %s: it does not exist' % show())
                 return
             self.pending[c] = parent.pop(name)
+            self.pending_paths[c] = w + f
         elif 'MOVED_TO' in e:
+            self.pending_paths.pop(c, None)
             entry = self.pending.pop(c) if c in self.pending else \
                 ({} if isdir else None)
             if (entry is not None) != isdir:
@@ -588,6 +598,7 @@ class Model:
 
 
 CLOSING = {'CLOSE_NOWRITE', 'CLOSE_WRITE', 'CLOSE', 'ISDIR'}
+READING = {'OPEN', 'ACCESS', 'CLOSE_NOWRITE', 'CLOSE', 'ISDIR'}
 
 
 def parse(data):
