@@ -731,7 +731,18 @@ hash_find(const struct watch_table *t, int wd)
 	return -1;
 }
 
-static void hash_insert(struct watch_table *t, int idx);
+/* Puts index idx in its slot; the index has room. */
+static void
+hash_place(struct watch_table *t, int idx)
+{
+	size_t i;
+
+	for (i = hash_slot(t, t->w[idx].wd); t->hash[i] != 0;
+	    i = (i + 1) & (t->hash_cap - 1))
+		;
+	t->hash[i] = idx + 1;
+	t->hash_used++;
+}
 
 static void
 hash_grow(struct watch_table *t)
@@ -745,23 +756,17 @@ hash_grow(struct watch_table *t)
 	t->hash_used = 0;
 	for (i = 0; i < old_cap; i++)
 		if (old[i] != 0)
-			hash_insert(t, old[i] - 1);
+			hash_place(t, old[i] - 1);
 	free(old);
 }
 
 static void
 hash_insert(struct watch_table *t, int idx)
 {
-	size_t i;
-
 	/* At most 3/4 full: probes stay short, and the index small. */
 	if ((t->hash_used + 1) * 4 > t->hash_cap * 3)
 		hash_grow(t);
-	for (i = hash_slot(t, t->w[idx].wd); t->hash[i] != 0;
-	    i = (i + 1) & (t->hash_cap - 1))
-		;
-	t->hash[i] = idx + 1;
-	t->hash_used++;
+	hash_place(t, idx);
 }
 
 /* Removes by shifting back the entries after it, so no tombstones pile up. */
@@ -1060,37 +1065,68 @@ node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
 }
 
 /*
- * node_watch for a directory open as fd, through /proc/self/fd, where
- * the link leads to the directory itself whatever its path is now (path
- * where there is no /proc). With path NULL, the watch idx holds gets
- * mask instead, if the kernel answers with its wd.
+ * The path that leads to the directory open as fd whatever its name is
+ * now: its /proc/self/fd link; where there is no /proc, path, its name
+ * as this program last knew it.
  */
+static const char *
+fd_path(const struct watcher *wt, char *buf, size_t size, int fd,
+    const char *path)
+{
+	if (!wt->proc_ok)
+		return path;
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+/* The mask for fd_path: the /proc link is the one thing to follow. */
+static uint32_t
+fd_watch_mask(const struct watcher *wt, uint32_t mask)
+{
+	return wt->proc_ok ? mask & ~IN_DONT_FOLLOW : mask;
+}
+
+/*
+ * Which of our watches path leads to, or -1. The asking adds nothing to
+ * a watch, and a watch set only to ask (a directory not ours) reports
+ * nothing and is taken back at once.
+ */
+static int
+watch_asked(struct watcher *wt, const char *path)
+{
+	int wd = inotify_add_watch(wt->fd, path, IN_MASK_ADD | IN_UNMOUNT);
+
+	if (wd >= 0 && hash_find(&wt->table, wd) < 0) {
+		inotify_rm_watch(wt->fd, wd);
+		return -1;
+	}
+	return wd;
+}
+
+/* node_watch for the directory open as fd (its path is path). */
 static int
 node_watch_fd(struct watcher *wt, int idx, int fd, const char *path,
     uint32_t mask)
 {
-	char proc[64];
-	int wd;
+	char buf[64];
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (wt->proc_ok) {
-		path = path != NULL ? proc : NULL;
-		mask &= ~IN_DONT_FOLLOW;
-	}
-	if (path != NULL)
-		return node_watch(wt, idx, path, mask);
-	wd = inotify_add_watch(wt->fd, wt->proc_ok ? proc :
-	    watch_path(wt, idx, NULL), mask);
-	if (wd < 0)
-		return errno;
-	if (wd == wt->table.w[idx].wd)
-		return 0;
-	if (hash_find(&wt->table, wd) < 0)	/* another directory now */
-		inotify_rm_watch(wt->fd, wd);
-	return ESTALE;
+	return node_watch(wt, idx, fd_path(wt, buf, sizeof(buf), fd, path),
+	    fd_watch_mask(wt, mask));
 }
 
+/* Watch idx, of the directory open as fd, gets the whole mask. */
+static void
+node_remask(struct watcher *wt, int idx, int fd)
+{
+	char buf[64];
+	int wd = inotify_add_watch(wt->fd, fd_path(wt, buf, sizeof(buf), fd,
+	    watch_path(wt, idx, NULL)), fd_watch_mask(wt, wt->mask));
 
+	/* Renamed meanwhile (no /proc), and the path leads elsewhere. */
+	if (wd >= 0 && wd != wt->table.w[idx].wd &&
+	    hash_find(&wt->table, wd) < 0)
+		inotify_rm_watch(wt->fd, wd);
+}
 
 /*
  * An @PATH exclusion matches a directory whose path, without its final
@@ -1184,15 +1220,16 @@ subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ssize_t n;
+	int err;
 
 	if (fd < 0)
 		return errno;
 	names->len = 0;
 	while ((n = subdirs_batch(fd, names, leaf_ok, leaf_dev)) > 0)
 		;
-	n = n < 0 ? errno : 0;
+	err = n < 0 ? errno : 0;
 	close(fd);
-	return (int)n;
+	return err;
 }
 
 /* Reads a directory through, for the events that makes, and no more. */
@@ -1336,10 +1373,10 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 
 	outbuf_adds(&name, path);
 	if (recursive) {
-		if (path[len - 1] != '/')
-			outbuf_addc(&name, '/');
 		struct walk wk = { 0 };
 
+		if (path[len - 1] != '/')
+			outbuf_addc(&name, '/');
 		idx = node_new(wt, -1, name.data, name.len);
 		wk.leaf_ok = stat(path, &st) == 0 && links_count_subdirs(path);
 		wk.leaf_dev = wk.leaf_ok ? st.st_dev : 0;
@@ -1572,14 +1609,10 @@ node_adopt(struct watcher *wt, int fd, const char *path, int parent,
     const char *name)
 {
 	struct watch_table *t = &wt->table;
-	char proc[64];
-	int wd, ex;
+	char buf[64];
+	int wd = watch_asked(wt, fd_path(wt, buf, sizeof(buf), fd, path));
+	int ex = wd >= 0 ? hash_find(t, wd) : -1;
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	/* Adds nothing to the watch: asks for its wd. */
-	wd = inotify_add_watch(wt->fd, wt->proc_ok ? proc : path,
-	    IN_MASK_ADD | IN_UNMOUNT);
-	ex = wd >= 0 ? hash_find(t, wd) : -1;
 	if (ex < 0 || t->w[ex].parent < 0 || t->w[ex].gone ||
 	    node_above(t, ex, parent))
 		return -1;
@@ -1706,7 +1739,7 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 	    (pfd = openat(fd, ".", O_PATH | O_CLOEXEC)) >= 0) {
 		close(fd);
 		fd = -1;
-		node_watch_fd(wt, idx, pfd, NULL, wt->mask);
+		node_remask(wt, idx, pfd);
 		close(pfd);
 	}
 	if (fd >= 0)
@@ -1718,18 +1751,13 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
  * Whether path still names the directory of watch idx. The queue is read
  * behind the file system: an event's directory may have been renamed
  * since, and the path its watch has would lead elsewhere, or nowhere.
- * Asking the kernel for the path's watch answers it: the same wd, or
- * another (a new watch of a directory that is not ours is taken back).
+ * Asking the kernel which watch the path leads to answers it.
  */
 static int
 path_current(struct watcher *wt, int idx, const char *path)
 {
-	/* Adds nothing to a watch, and a new one would report nothing. */
-	int wd = inotify_add_watch(wt->fd, path, IN_MASK_ADD | IN_UNMOUNT);
+	int wd = watch_asked(wt, path);
 
-	if (wd >= 0 && wd != wt->table.w[idx].wd &&
-	    hash_find(&wt->table, wd) < 0)
-		inotify_rm_watch(wt->fd, wd);
 	return wd >= 0 && wd == wt->table.w[idx].wd;
 }
 
@@ -1834,7 +1862,8 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	 * moved in between: then it is looked for again later.
 	 */
 	if (err == ENOENT) {
-		if (!path_current(wt, parent, watch_path(wt, parent, NULL)))
+		path_cut(&path, len);
+		if (!path_current(wt, parent, path.data))
 			later_add(wt, parent, name, tries, moved_in);
 	} else if (err != 0 && err != ENOTDIR && err != ELOOP) {
 		msg("Couldn't watch new directory %s: %s", path.data,

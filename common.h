@@ -162,10 +162,10 @@ struct watch_table {
 	size_t		 names_len, names_cap, names_waste;
 };
 
-/* A directory that moved away from under a watch, awaiting its MOVED_TO. */
 /* Renames that may be under way at once (two processes' interleave). */
 #define PENDING_MAX	32
 
+/* A directory that moved away from under a watch, awaiting its MOVED_TO. */
 struct pending_move {
 	uint32_t	 cookie;
 	int		 watch;
