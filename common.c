@@ -1497,10 +1497,23 @@ scanned_find(const struct watcher *wt, int watch, const char *name)
 static int
 scanned_stale(struct watcher *wt, const struct event *ev)
 {
+	const struct watch_table *t = &wt->table;
 	struct scanned *e;
+	int parent;
 
-	if (wt->nscanned == 0 || ev->watch < 0 || ev->name[0] == '\0' ||
-	    scanned_find(wt, ev->watch, "") == NULL)
+	if (wt->nscanned == 0 || ev->watch < 0)
+		return 0;
+	/*
+	 * On a directory's own watch: if its parent's listing did not
+	 * show it, it had left before, and this too is from before.
+	 */
+	if (ev->name[0] == '\0') {
+		parent = t->w[ev->watch].parent;
+		return parent >= 0 && (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) == 0 &&
+		    scanned_find(wt, parent, "") != NULL &&
+		    scanned_find(wt, parent, t->names + t->w[ev->watch].name) == NULL;
+	}
+	if (scanned_find(wt, ev->watch, "") == NULL)
 		return 0;
 	e = scanned_find(wt, ev->watch, ev->name);
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
@@ -1518,6 +1531,20 @@ scanned_stale(struct watcher *wt, const struct event *ev)
 		return 0;
 	}
 	return (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) != 0;
+}
+
+/*
+ * A directory listed again: what an earlier listing saw is out of date,
+ * and the events queued before this one are checked against this one.
+ */
+static void
+scanned_forget(struct watcher *wt, int watch)
+{
+	size_t i;
+
+	for (i = 0; i < wt->nscanned; i++)
+		if (wt->scanned[i].watch == watch)
+			wt->scanned[i].watch = -1;
 }
 
 static void
@@ -1637,6 +1664,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			close(dfd);
 		return errno;
 	}
+	scanned_forget(wt, idx);
 	scanned_add(wt, idx, "", 0);	/* this watch's events are checked */
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
@@ -1766,6 +1794,7 @@ static void
 later_add(struct watcher *wt, int parent, const char *name, int tries,
     int moved_in)
 {
+	int named = node_child(&wt->table, parent, name);
 	struct later *l;
 	size_t i;
 
@@ -1783,6 +1812,7 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
 	l->parent_wd = wt->table.w[parent].wd;
 	l->tries = tries + 1;
 	l->moved_in = moved_in;
+	l->named_wd = named >= 0 ? wt->table.w[named].wd : -1;
 	l->name = xstrdup(name);
 }
 
@@ -1847,6 +1877,7 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 		 * directory it replaced, when the scan of that one came after
 		 * the rename. What it holds is told again, after its MOVED_TO.
 		 */
+		pending_forget(wt, old);	/* its MOVED_FROM was another's */
 		if (moved_in == MOVED_IN)
 			tree_rescan(wt, old, &path, fn, arg);
 	} else if (err == EEXIST) {
@@ -1885,11 +1916,22 @@ later_run(struct watcher *wt, event_fn fn, void *arg)
 	wt->nlater = 0;
 	for (i = 0; i < n; i++) {
 		const struct watch *p = &wt->table.w[todo[i].parent];
+		int named;
 
 		if (!p->freed && p->held && !p->gone &&
-		    p->wd == todo[i].parent_wd)
+		    p->wd == todo[i].parent_wd) {
+			/*
+			 * Moved in, and a scan has found a directory of that
+			 * name since: what it holds was told after the MOVED_TO.
+			 */
+			named = node_child(&wt->table, todo[i].parent,
+			    todo[i].name);
+			if (todo[i].moved_in == MOVED_IN && named >= 0 &&
+			    wt->table.w[named].wd != todo[i].named_wd)
+				todo[i].moved_in = MOVED_IN_TOLD;
 			scanned |= tree_add_dir(wt, todo[i].parent, todo[i].name,
 			    todo[i].tries, todo[i].moved_in, fn, arg);
+		}
 		free(todo[i].name);
 	}
 	free(todo);

@@ -183,6 +183,7 @@ struct later {
 	int		 parent, parent_wd;
 	int		 tries;
 	int		 moved_in;	/* maybe over a directory of that name */
+	int		 named_wd;	/* the watch that had the name, or -1 */
 	char		*name;
 };
 
