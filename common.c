@@ -26,6 +26,9 @@
 
 /* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
 #define MOVED_TO_WAIT_MS	2
+/* What scanned_stale finds an event to be. */
+enum { SCAN_NEW, SCAN_TOLD, SCAN_BEFORE };
+
 /* tree_add_dir's moved_in: a MOVED_TO, and one that repeated a scan. */
 #define MOVED_IN	1
 #define MOVED_IN_TOLD	2
@@ -1457,94 +1460,205 @@ event_filtered(struct watcher *wt, const struct event *ev)
  */
 #define EVENT_READING	(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
 
+/*
+ * The scans' listings, until the queue is next read empty. Each listed
+ * directory has a marker (its watch, the name "") holding the number of
+ * its latest listing; its entries belong to one listing, so a directory
+ * listed again is checked against the new listing alone. A hash index
+ * keeps a lookup constant-time: every event read while a scan's window is
+ * open is checked, and a big new tree lists thousands of entries.
+ */
+static uint32_t
+scanned_hash(int watch, const char *name)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)watch;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
 static void
-scanned_add(struct watcher *wt, int watch, const char *name, uint32_t mask)
+scanned_index_put(struct watcher *wt, size_t entry)
+{
+	size_t mask = wt->scanned_slots - 1;
+	size_t i = wt->scanned[entry].hash & mask;
+
+	while (wt->scanned_index[i] != 0)
+		i = (i + 1) & mask;
+	wt->scanned_index[i] = entry + 1;
+}
+
+static void
+scanned_add(struct watcher *wt, int watch, uint32_t listing,
+    const char *name, uint32_t mask)
 {
 	struct scanned *e;
+	size_t i;
 
 	if (wt->nscanned == wt->scanned_cap) {
 		wt->scanned_cap = wt->scanned_cap ? wt->scanned_cap * 2 : 16;
 		wt->scanned = xrealloc(wt->scanned,
 		    wt->scanned_cap * sizeof(*wt->scanned));
 	}
-	e = &wt->scanned[wt->nscanned++];
+	e = &wt->scanned[wt->nscanned];
 	e->watch = watch;
+	e->listing = listing;
 	e->mask = mask;
+	e->hash = scanned_hash(watch, name);
 	e->name = xstrdup(name);
+	if (2 * (wt->nscanned + 1) > wt->scanned_slots) {
+		free(wt->scanned_index);
+		wt->scanned_slots = wt->scanned_slots ? wt->scanned_slots * 2 :
+		    64;
+		wt->scanned_index = xmalloc(wt->scanned_slots *
+		    sizeof(*wt->scanned_index));
+		memset(wt->scanned_index, 0, wt->scanned_slots *
+		    sizeof(*wt->scanned_index));
+		for (i = 0; i < wt->nscanned; i++)
+			scanned_index_put(wt, i);
+	}
+	scanned_index_put(wt, wt->nscanned++);
 }
 
-/* The entry of watch named name in the scan's list, or NULL. */
+/* The live entry of watch named name, in any listing if marker, or NULL. */
+static struct scanned *
+scanned_lookup(const struct watcher *wt, int watch, const char *name,
+    uint32_t listing, int marker)
+{
+	size_t mask = wt->scanned_slots - 1;
+	uint32_t h = scanned_hash(watch, name);
+	size_t i;
+
+	if (wt->nscanned == 0)
+		return NULL;
+	for (i = h & mask; wt->scanned_index[i] != 0; i = (i + 1) & mask) {
+		struct scanned *e = &wt->scanned[wt->scanned_index[i] - 1];
+
+		if (e->hash == h && e->watch == watch &&
+		    (marker || e->listing == listing) &&
+		    strcmp(e->name, name) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The marker of the latest listing of watch, or NULL if none is open. */
+static struct scanned *
+scanned_marker(const struct watcher *wt, int watch)
+{
+	return scanned_lookup(wt, watch, "", 0, 1);
+}
+
+/* The entry named name in the latest listing of watch, or NULL. */
 static struct scanned *
 scanned_find(const struct watcher *wt, int watch, const char *name)
 {
-	size_t i;
+	const struct scanned *m = scanned_marker(wt, watch);
 
-	for (i = wt->nscanned; i-- > 0;)
-		if (wt->scanned[i].watch == watch &&
-		    strcmp(wt->scanned[i].name, name) == 0)
-			return &wt->scanned[i];
-	return NULL;
+	return m == NULL ? NULL : scanned_lookup(wt, watch, name, m->listing, 0);
+}
+
+/*
+ * A listing of watch begins: the events queued before it are checked
+ * against it, and what an earlier listing saw is out of date.
+ */
+static uint32_t
+scanned_listing(struct watcher *wt, int watch)
+{
+	struct scanned *m = scanned_marker(wt, watch);
+
+	if (m != NULL)
+		return m->listing = ++wt->listings;
+	scanned_add(wt, watch, ++wt->listings, "", 0);
+	return wt->listings;
+}
+
+/* An entry no longer counts: its name was deleted, or its watch freed. */
+static void
+scanned_kill(struct scanned *e)
+{
+	if (e != NULL)
+		e->watch = -1;
+}
+
+/*
+ * Whether a directory, or one above it, was missing from a listing of
+ * its parent: it had left before that listing, and its events are older.
+ */
+static int
+scanned_unlisted(const struct watcher *wt, int idx)
+{
+	const struct watch_table *t = &wt->table;
+	int parent;
+
+	for (; (parent = t->w[idx].parent) >= 0; idx = parent)
+		if (scanned_marker(wt, parent) != NULL &&
+		    scanned_find(wt, parent, t->names + t->w[idx].name) == NULL)
+			return 1;
+	return 0;
+}
+
+static int pending_find(const struct watcher *wt, uint32_t cookie);
+
+/*
+ * Whether a MOVED_TO renames a watched directory over the one of that
+ * name a scan listed: the listing came before the rename, and the move
+ * is news, not a repeat.
+ */
+static int
+moved_over_listed(const struct watcher *wt, const struct event *ev)
+{
+	int i;
+
+	if ((ev->mask & (IN_MOVED_TO | IN_ISDIR)) != (IN_MOVED_TO | IN_ISDIR) ||
+	    (i = pending_find(wt, ev->cookie)) < 0)
+		return 0;
+	return wt->pending[i].watch != node_child(&wt->table, ev->watch,
+	    ev->name);
 }
 
 /*
  * Whether a kernel event on a directory a scan just read only tells what
- * the scan told already, or what happened before it looked: the watch
- * is placed before the directory is read, so until the queue is next
- * read empty, its events may predate the listing. An entry the scan
- * reported is not created again; one it did not see, and no event has
- * made since, is not modified, moved or deleted.
+ * the scan told already (SCAN_TOLD), or happened before it looked
+ * (SCAN_BEFORE): the watch is placed before the directory is read, so
+ * until the queue is next read empty, its events may predate the
+ * listing. An entry the scan reported is not created again; one it did
+ * not see, and no event has made since, is not modified, moved or
+ * deleted; a directory it did not see has no events at all.
  */
 static int
 scanned_stale(struct watcher *wt, const struct event *ev)
 {
-	const struct watch_table *t = &wt->table;
 	struct scanned *e;
-	int parent;
 
 	if (wt->nscanned == 0 || ev->watch < 0)
-		return 0;
-	/*
-	 * On a directory's own watch: if its parent's listing did not
-	 * show it, it had left before, and this too is from before.
-	 */
-	if (ev->name[0] == '\0') {
-		parent = t->w[ev->watch].parent;
-		return parent >= 0 && (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) == 0 &&
-		    scanned_find(wt, parent, "") != NULL &&
-		    scanned_find(wt, parent, t->names + t->w[ev->watch].name) == NULL;
-	}
-	if (scanned_find(wt, ev->watch, "") == NULL)
-		return 0;
+		return SCAN_NEW;
+	if (scanned_unlisted(wt, ev->watch))
+		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
+		    SCAN_BEFORE;
+	if (ev->name[0] == '\0' || scanned_marker(wt, ev->watch) == NULL)
+		return SCAN_NEW;
 	e = scanned_find(wt, ev->watch, ev->name);
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-		if (e != NULL && (e->mask & IN_CREATE))
-			return 1;
+		if (e != NULL && (e->mask & IN_CREATE) &&
+		    !moved_over_listed(wt, ev))
+			return SCAN_TOLD;
 		if (e == NULL)
-			scanned_add(wt, ev->watch, ev->name, 0);
-		return 0;
+			scanned_add(wt, ev->watch,
+			    scanned_marker(wt, ev->watch)->listing, ev->name, 0);
+		return SCAN_NEW;
 	}
-	if (e == NULL)
-		return 1;
+	/* Not listed, or listed as another type: what was there before. */
+	if (e == NULL || ((e->mask & IN_CREATE) &&
+	    ((e->mask ^ ev->mask) & IN_ISDIR)))
+		return SCAN_BEFORE;
 	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-		e->mask = 0;	/* a new one of that name is new */
-		e->name[0] = '\0';
-		return 0;
+		scanned_kill(e);	/* a new one of that name is new */
+		return SCAN_NEW;
 	}
-	return (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) != 0;
-}
-
-/*
- * A directory listed again: what an earlier listing saw is out of date,
- * and the events queued before this one are checked against this one.
- */
-static void
-scanned_forget(struct watcher *wt, int watch)
-{
-	size_t i;
-
-	for (i = 0; i < wt->nscanned; i++)
-		if (wt->scanned[i].watch == watch)
-			wt->scanned[i].watch = -1;
+	return (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) ? SCAN_TOLD :
+	    SCAN_NEW;
 }
 
 static void
@@ -1552,14 +1666,24 @@ scanned_clear(struct watcher *wt)
 {
 	size_t i;
 
+	if (wt->nscanned == 0)
+		return;
 	for (i = 0; i < wt->nscanned; i++)
 		free(wt->scanned[i].name);
 	wt->nscanned = 0;
+	if (wt->scanned_slots > 4096) {
+		free(wt->scanned_index);	/* a big scan's, not kept */
+		wt->scanned_index = NULL;
+		wt->scanned_slots = 0;
+	} else {
+		memset(wt->scanned_index, 0, wt->scanned_slots *
+		    sizeof(*wt->scanned_index));
+	}
 }
 
 /* Reports one entry found by a scan as the events that made it. */
 static void
-scan_report(struct watcher *wt, int watch, const char *name,
+scan_report(struct watcher *wt, int watch, uint32_t listing, const char *name,
     const struct stat *st, event_fn fn, void *arg)
 {
 	static const uint32_t file_events[] = { IN_CREATE, IN_MODIFY,
@@ -1574,11 +1698,11 @@ scan_report(struct watcher *wt, int watch, const char *name,
 		if (i == 1 && st->st_size == 0)
 			continue;
 		ev.mask = file_events[i] | (S_ISDIR(st->st_mode) ? IN_ISDIR : 0);
-		all |= file_events[i];
+		all |= ev.mask;
 		if (!event_filtered(wt, &ev))
 			fn(wt, &ev, arg);
 	}
-	scanned_add(wt, watch, name, all);
+	scanned_add(wt, watch, listing, name, all);
 }
 
 static int walk_new(struct watcher *wt, int at, const char *name,
@@ -1656,6 +1780,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 	struct outbuf names = { 0 };
 	struct dirent *de;
 	size_t off;
+	uint32_t listing;
 	int dfd = dup(fd), err = 0;
 	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 
@@ -1664,8 +1789,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			close(dfd);
 		return errno;
 	}
-	scanned_forget(wt, idx);
-	scanned_add(wt, idx, "", 0);	/* this watch's events are checked */
+	listing = scanned_listing(wt, idx);	/* its events are checked */
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 			outbuf_addc(&names, de->d_type == DT_DIR ? 'D' : 'F');
@@ -1688,11 +1812,11 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			memset(&st, 0, sizeof(st));
 			st.st_mode = type == 'D' ? S_IFDIR : S_IFIFO;
-			scan_report(wt, idx, name, &st, fn, arg);
+			scan_report(wt, idx, listing, name, &st, fn, arg);
 			continue;
 		}
 		child = S_ISDIR(st.st_mode) ? node_child(&wt->table, idx, name) : -1;
-		scan_report(wt, idx, name, &st, fn, arg);
+		scan_report(wt, idx, listing, name, &st, fn, arg);
 		outbuf_adds(path, name);
 		if (child >= 0) {
 			/* Watched already, as part of a directory adopted. */
@@ -1831,6 +1955,48 @@ tree_rescan(struct watcher *wt, int idx, struct outbuf *path, event_fn fn,
 }
 
 /*
+ * Whether the part of the queue read but not yet handed out deletes or
+ * renames the entry name of watch parent: then what the name leads to
+ * now is not the directory an earlier event named, and it is left alone;
+ * the later event says where it went.
+ */
+static int
+name_leaves_later(const struct watcher *wt, int parent, const char *name)
+{
+	size_t off = 0, len = strlen(name);
+	int wd = wt->table.w[parent].wd;
+
+	while (wt->nahead - off >= sizeof(struct inotify_event)) {
+		struct inotify_event ie;
+		const char *n = wt->ahead + off + sizeof(ie);
+
+		memcpy(&ie, wt->ahead + off, sizeof(ie));
+		if (ie.len > wt->nahead - off - sizeof(ie))
+			break;
+		off += sizeof(ie) + ie.len;
+		if (ie.wd == wd && (ie.mask & (IN_DELETE | IN_MOVED_FROM)) &&
+		    ie.len > len && memcmp(n, name, len + 1) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Reports again what the watched directory idx holds, by its path now. */
+static void
+tree_retell(struct watcher *wt, int idx, event_fn fn, void *arg)
+{
+	struct outbuf path = { 0 };
+	size_t len;
+	const char *p = watch_path(wt, idx, &len);
+
+	outbuf_add(&path, p, len);
+	outbuf_addc(&path, '\0');
+	path.len--;
+	tree_rescan(wt, idx, &path, fn, arg);
+	free(path.data);
+}
+
+/*
  * A new directory appeared under watch parent: watch it and all below.
  * Returns whether it was scanned.
  */
@@ -1849,6 +2015,8 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	 * kernel tells which: the watch below answers EEXIST for the first.
 	 */
 	if (old >= 0 && !moved_in)
+		return 0;
+	if (name_leaves_later(wt, parent, name))
 		return 0;
 	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
@@ -1999,7 +2167,7 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
  * the same cookie, which the kernel queues together.
  */
 static void
-tree_follow(struct watcher *wt, const struct event *ev, int repeat,
+tree_follow(struct watcher *wt, const struct event *ev, int stale,
     event_fn fn, void *arg)
 {
 	struct watch_table *t = &wt->table;
@@ -2019,31 +2187,46 @@ tree_follow(struct watcher *wt, const struct event *ev, int repeat,
 	if (ev->mask & IN_MOVED_FROM) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0) {
+			struct pending_move *p;
+
 			pending_forget(wt, child);
 			if (wt->npending == PENDING_MAX)
 				pending_resolve(wt, wt->pending[0].watch);
-			wt->pending[wt->npending].watch = child;
-			wt->pending[wt->npending++].cookie = ev->cookie;
+			p = &wt->pending[wt->npending++];
+			p->watch = child;
+			p->cookie = ev->cookie;
+			p->from_told = stale == SCAN_NEW;
 		}
 	} else if (ev->mask & IN_MOVED_TO) {
 		int i = pending_find(wt, ev->cookie);
 
 		if (i >= 0) {
+			int from_told = wt->pending[i].from_told;
+
 			child = wt->pending[i].watch;
 			wt->pending[i] = wt->pending[--wt->npending];
 			/*
 			 * Into itself only by our reckoning, which is behind:
 			 * leave it where it is rather than make a loop.
 			 */
-			if (!node_above(t, child, ev->watch))
-				tree_move(wt, child, ev->watch, ev->name);
-		} else {
+			if (node_above(t, child, ev->watch))
+				return;
+			tree_move(wt, child, ev->watch, ev->name);
+			/*
+			 * The move was told as a move in: what it holds is
+			 * told after it.
+			 */
+			if (!from_told && stale == SCAN_NEW)
+				tree_retell(wt, child, fn, arg);
+		} else if (stale != SCAN_BEFORE) {
 			/* A repeat of what a scan told is not told again. */
 			tree_add_dir(wt, ev->watch, ev->name, 0,
-			    repeat ? MOVED_IN_TOLD : MOVED_IN, fn, arg);
+			    stale == SCAN_TOLD ? MOVED_IN_TOLD : MOVED_IN, fn, arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
-		tree_add_dir(wt, ev->watch, ev->name, 0, 0, fn, arg);
+		/* In a directory that had left: found where it went, if anywhere. */
+		if (stale != SCAN_BEFORE)
+			tree_add_dir(wt, ev->watch, ev->name, 0, 0, fn, arg);
 	} else if (ev->mask & IN_DELETE) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0)
@@ -2086,7 +2269,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		struct inotify_event ie;
 		const char *name = buf + off + sizeof(ie);
 		struct event ev;
-		int repeat;
+		int stale;
 
 		memcpy(&ie, buf + off, sizeof(ie));
 		if (ie.len > n - off - sizeof(ie))
@@ -2100,14 +2283,19 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
-		repeat = scanned_stale(wt, &ev);
-		if (!event_filtered(wt, &ev) && !repeat &&
+		stale = scanned_stale(wt, &ev);
+		if (!event_filtered(wt, &ev) && stale == SCAN_NEW &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return 2;
-		if (wt->follow_tree)
-			tree_follow(wt, &ev, repeat, fn, arg);
+		if (wt->follow_tree) {
+			wt->ahead = buf + off;
+			wt->nahead = n - off;
+			tree_follow(wt, &ev, stale, fn, arg);
+			wt->nahead = 0;
+		}
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
 			pending_forget(wt, ev.watch);
+			scanned_kill(scanned_marker(wt, ev.watch));
 			node_drop(wt, ev.watch);
 		}
 	}
@@ -2203,6 +2391,7 @@ watcher_free(struct watcher *wt)
 	free(wt->buf);
 	scanned_clear(wt);
 	free(wt->scanned);
+	free(wt->scanned_index);
 	free(wt->aliases);
 	while (wt->nlater > 0)
 		free(wt->later[--wt->nlater].name);

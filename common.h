@@ -169,12 +169,15 @@ struct watch_table {
 struct pending_move {
 	uint32_t	 cookie;
 	int		 watch;
+	int		 from_told;	/* its MOVED_FROM was not a scan's repeat */
 };
 
 /* An entry a scan of a new directory reported, with the events it made up. */
 struct scanned {
-	int		 watch;
+	int		 watch;		/* -1 once it no longer counts */
+	uint32_t	 listing;	/* which listing of the watch */
 	uint32_t	 mask;
+	uint32_t	 hash;
 	char		*name;
 };
 
@@ -203,6 +206,9 @@ struct watcher {
 	char			*buf;		/* the kernel's event records */
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
+	size_t			*scanned_index;	/* hash slots: entry + 1 */
+	size_t			 scanned_slots;
+	uint32_t		 listings;	/* listings begun so far */
 	size_t			 scans;		/* new directories scanned so far */
 	size_t			 records;	/* kernel records read so far */
 	uint64_t		*aliases;	/* other names of watched dirs */
@@ -210,6 +216,8 @@ struct watcher {
 	int			 proc_ok;	/* /proc/self/fd leads to open files */
 	struct later		*later;		/* new directories put off */
 	size_t			 nlater;
+	const char		*ahead;		/* records read, not yet handed out */
+	size_t			 nahead;
 };
 
 /* A decoded event. */
