@@ -354,8 +354,7 @@ path_list_read(struct path_list *pl, const char *file)
 	ssize_t len;
 
 	if (fp == NULL) {
-		fprintf(stderr, "Couldn't open %s: %s\n", file,
-		    strerror(errno));
+		msg("Couldn't open %s: %s", file, strerror(errno));
 		return;
 	}
 	while ((len = getline(&line, &cap, fp)) > 0) {
@@ -560,7 +559,7 @@ wait_events(struct pollfd *pfd, int n, long long deadline,
 	int r = ppoll(pfd, (nfds_t)n, ms < 0 ? NULL : &ts, wait_mask);
 
 	if (r < 0 && errno != EINTR)
-		die("%s", strerror(errno));
+		die("Couldn't wait for events: %s", strerror(errno));
 	return r;
 }
 
@@ -633,7 +632,7 @@ wait_pause(const struct pacer *p, long long deadline,
 	ts.tv_sec = ns / 1000000000LL;
 	ts.tv_nsec = ns % 1000000000LL;
 	if (ppoll(NULL, 0, &ts, wait_mask) < 0 && errno != EINTR)
-		die("%s", strerror(errno));
+		die("Couldn't wait between reads: %s", strerror(errno));
 }
 
 /* The watch limit in force: the smaller of the system's and the namespace's. */
@@ -1413,11 +1412,10 @@ watcher_init(struct watcher *wt, const struct common_opts *o)
 	if (wt->fd < 0) {
 		int e = errno;
 
-		fprintf(stderr, "Couldn't initialize inotify: %s\n",
-		    strerror(e));
+		msg("Couldn't initialize inotify: %s", strerror(e));
 		if (e == EMFILE)
-			fprintf(stderr, "Try increasing the value of "
-			    "/proc/sys/fs/inotify/max_user_instances\n");
+			msg("Try increasing the value of "
+			    "/proc/sys/fs/inotify/max_user_instances");
 		exit(EXIT_ERROR);
 	}
 	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
@@ -2286,7 +2284,7 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		stale = scanned_stale(wt, &ev);
 		if (!event_filtered(wt, &ev) && stale == SCAN_NEW &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
-			return 2;
+			return DRAIN_STOPPED;
 		if (wt->follow_tree) {
 			wt->ahead = buf + off;
 			wt->nahead = n - off;
@@ -2299,13 +2297,16 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 			node_drop(wt, ev.watch);
 		}
 	}
-	return 1;
+	return DRAIN_READ;
 }
 
+/* events_read's own answer: DRAIN_READ, and the queue read to its end. */
+#define READ_TO_END	(DRAIN_STOPPED + 1)
+
 /*
- * One read(2) of the queue; returns as events_drain does, and 3 when a
- * short read shows the queue was empty, which saves the read that would
- * say so. Not after a scan: what the scan did may be queued since.
+ * One read(2) of the queue; returns as events_drain does, or READ_TO_END
+ * when a short read shows the queue was empty, which saves the read that
+ * would say so. Not after a scan: what the scan did may be queued since.
  */
 static int
 events_read(struct watcher *wt, event_fn fn, void *arg)
@@ -2315,13 +2316,14 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 	int r;
 
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		return errno == EAGAIN || errno == EINTR ? DRAIN_EMPTY :
+		    DRAIN_FAILED;
 	if (n == 0)
-		return 0;
+		return DRAIN_EMPTY;
 	r = events_decode(wt, wt->buf, (size_t)n, fn, arg);
-	if (r == 1 && wt->scans == scans && (size_t)n <
+	if (r == DRAIN_READ && wt->scans == scans && (size_t)n <
 	    EVENT_BUF_SIZE - sizeof(struct inotify_event) - NAME_MAX - 1)
-		return 3;
+		return READ_TO_END;
 	return r;
 }
 
@@ -2335,17 +2337,17 @@ moved_to_coming(struct watcher *wt)
 }
 
 /* Reads until the queue is empty. */
-int
+enum drain
 events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
 	int r, any = 0, waited = 0;
 
 	for (;;) {
-		while ((r = events_read(wt, fn, arg)) == 1)
+		while ((r = events_read(wt, fn, arg)) == DRAIN_READ)
 			any = 1;
-		if (r != 0 && r != 3)
+		if (r != DRAIN_EMPTY && r != READ_TO_END)
 			return r;
-		any |= r == 3;
+		any |= r == READ_TO_END;
 		/*
 		 * A rename queues its MOVED_FROM and MOVED_TO one after the
 		 * other: a read can fall between the two.
@@ -2361,7 +2363,7 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		 */
 		pending_resolve(wt, -1);
 		scanned_clear(wt);
-		return any;
+		return any ? DRAIN_READ : DRAIN_EMPTY;
 	}
 }
 

@@ -239,12 +239,16 @@ size_t	 watcher_names(struct watcher *wt);
 /*
  * Reads what the kernel has queued, until the queue is empty, and hands
  * each event that passes the filters to fn; fn returns non-zero to stop.
- * Returns -1 on a read error, 0 when the queue was empty, 1 when events
- * were read, 2 when fn stopped.
  */
+enum drain {
+	DRAIN_FAILED = -1,	/* a read failed; errno says why */
+	DRAIN_EMPTY,		/* the queue was empty */
+	DRAIN_READ,		/* events were read */
+	DRAIN_STOPPED		/* fn asked to stop */
+};
 typedef int (*event_fn)(struct watcher *wt, const struct event *ev,
     void *arg);
-int	 events_drain(struct watcher *wt, event_fn fn, void *arg);
+enum drain events_drain(struct watcher *wt, event_fn fn, void *arg);
 int	 events_decode(struct watcher *wt, const char *buf, size_t n,
 	    event_fn fn, void *arg);
 

@@ -636,9 +636,9 @@ events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
 		if (pausing || (pfd[0].revents & POLLIN)) {
 			pr->got_event = 0;
 			r = events_drain(wt, on_event, pr);
-			if (r < 0)
-				die("%s", strerror(errno));
-			if (r == 2)
+			if (r == DRAIN_FAILED)
+				die("Couldn't read events: %s", strerror(errno));
+			if (r == DRAIN_STOPPED)
 				return pr->status;
 			if (pr->got_event && timeout)
 				deadline = now_ms() + idle;

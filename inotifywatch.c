@@ -314,7 +314,7 @@ table_print(struct watcher *wt, const struct stats *st,
 	char num[32];
 
 	if (st->grand_total == 0) {
-		fprintf(stderr, "No events occurred.\n");
+		msg("No events occurred.");
 		free(rows);
 		return;
 	}
@@ -362,7 +362,7 @@ table_print(struct watcher *wt, const struct stats *st,
 		outbuf_addc(&out, '\n');
 	}
 	if (outbuf_flush(&out, STDOUT_FILENO) < 0)
-		die("%s", strerror(errno));
+		die("Couldn't write the table: %s", strerror(errno));
 	free(out.data);
 	free(rows);
 }
@@ -373,13 +373,12 @@ watches_establish(struct watcher *wt, const struct options *opt,
 {
 	size_t i;
 
-	fprintf(stderr, "Establishing watches...\n");
+	msg("Establishing watches...");
 	for (i = 0; i < pl->npaths; i++) {
 		int err;
 
 		if (opt->verbose && opt->c.recursive)
-			fprintf(stderr, "Setting up watch(es) on %s\n",
-			    pl->paths[i]);
+			msg("Setting up watch(es) on %s", pl->paths[i]);
 		err = watcher_add(wt, pl->paths[i], opt->c.recursive);
 		if (err == ENOSPC) {
 			err_watch_limit(pl->paths[i], pl, opt->c.recursive);
@@ -389,17 +388,14 @@ watches_establish(struct watcher *wt, const struct options *opt,
 			die("Failed to watch %s: %s", pl->paths[i],
 			    strerror(err));
 		if (opt->verbose && opt->c.recursive)
-			fprintf(stderr, "OK, %s is now being watched.\n",
-			    pl->paths[i]);
+			msg("OK, %s is now being watched.", pl->paths[i]);
 	}
 	setup_memory_release();
 	if (opt->verbose)
-		fprintf(stderr, "Total of %zu watches.\n", watcher_names(wt));
-	fprintf(stderr, "Finished establishing watches, now collecting "
-	    "statistics.\n");
+		msg("Total of %zu watches.", watcher_names(wt));
+	msg("Finished establishing watches, now collecting statistics.");
 	if (opt->verbose && opt->c.timeout)
-		fprintf(stderr, "Will listen for events for %lu seconds.\n",
-		    opt->c.timeout);
+		msg("Will listen for events for %lu seconds.", opt->c.timeout);
 }
 
 /*
@@ -423,8 +419,8 @@ events_count(struct watcher *wt, struct stats *st, const struct options *opt,
 			wait_pause(&pace, deadline, wait_mask);
 		else
 			r = wait_events(&pfd, 1, deadline, wait_mask);
-		if (events_drain(wt, on_event, st) < 0)
-			die("%s", strerror(errno));
+		if (events_drain(wt, on_event, st) == DRAIN_FAILED)
+			die("Couldn't read events: %s", strerror(errno));
 		pacer_after_read(&pace, wt->records);
 		/* A stream never leaves the queue empty: the clock decides. */
 		if (signal_stop || r == 0 ||
