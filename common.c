@@ -506,15 +506,17 @@ on_signal(int sig)
 }
 
 /*
- * With keep_ignored, a signal ignored when we started stays ignored, as
- * nohup(1) and a shell's background jobs expect of a program that does
- * not otherwise catch it.
+ * With SIGNALS_KEEP_IGNORED, a signal ignored when we started stays
+ * ignored, as nohup(1) and a shell's background jobs expect of a program
+ * that does not otherwise catch it.
  */
 void
-signals_catch(sigset_t *wait_mask, int usr1, int keep_ignored)
+signals_catch(sigset_t *wait_mask, int flags)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
-	size_t i, n = sizeof(sigs) / sizeof(sigs[0]) - (usr1 ? 0 : 1);
+	size_t i, n = sizeof(sigs) / sizeof(sigs[0]) -
+	    (flags & SIGNALS_USR1 ? 0 : 1);
+	int keep_ignored = flags & SIGNALS_KEEP_IGNORED;
 	struct sigaction sa, old;
 	sigset_t block;
 

@@ -259,7 +259,11 @@ int	 events_decode(struct watcher *wt, const char *buf, size_t n,
  */
 extern volatile sig_atomic_t signal_stop;	/* the signal that ends us, or 0 */
 extern volatile sig_atomic_t signal_dump;	/* SIGUSR1 came */
-void	 signals_catch(sigset_t *wait_mask, int usr1, int keep_ignored);
+enum {
+	SIGNALS_USR1 = 1,		/* SIGUSR1 too */
+	SIGNALS_KEEP_IGNORED = 2	/* one ignored at start stays ignored */
+};
+void	 signals_catch(sigset_t *wait_mask, int flags);
 void	 signal_exit(void) __attribute__((noreturn));
 int	 wait_events(struct pollfd *pfd, int n, long long deadline,
 	    const sigset_t *wait_mask);

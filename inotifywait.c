@@ -678,7 +678,7 @@ main(int argc, char **argv)
 	if (opt.syslog)
 		msg_syslog("inotifywait", !opt.daemon);
 
-	signals_catch(&wait_mask, 0, 1);
+	signals_catch(&wait_mask, SIGNALS_KEEP_IGNORED);
 	watches_establish(&wt, &opt, &pl);
 	if (opt.daemon) {
 		if (daemon(1, 0) < 0)

@@ -444,7 +444,7 @@ main(int argc, char **argv)
 	struct path_list pl;
 	sigset_t wait_mask;
 
-	signals_catch(&wait_mask, 1, 0);
+	signals_catch(&wait_mask, SIGNALS_USR1);
 	options_parse(&opt, argc, argv);
 	watcher_init(&wt, &opt.c);
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
