@@ -1772,6 +1772,39 @@ node_adopt(struct watcher *wt, int fd, const char *path, int parent,
 	return ex;
 }
 
+static int scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
+    event_fn fn, void *arg);
+
+/*
+ * Scans the subdirectory name of the directory fd, watched already as
+ * node child. Returns CHILD_REPLACED if the name leads to another
+ * directory now (one renamed over it): the node's is on its way out, and
+ * no longer found by name.
+ */
+#define CHILD_REPLACED	(-1)
+
+static int
+scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
+    int child, event_fn fn, void *arg)
+{
+	char buf[64];
+	int err = 0, cfd = openat(fd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+
+	outbuf_addc(path, '/');
+	if (cfd < 0)
+		return 0;
+	if (watch_asked(wt, fd_path(wt, buf, sizeof(buf), cfd, path->data)) ==
+	    wt->table.w[child].wd) {
+		err = scan_dir(wt, cfd, path, child, fn, arg);
+	} else {
+		wt->table.w[child].gone = 1;
+		err = CHILD_REPLACED;
+	}
+	close(cfd);
+	return err;
+}
+
 /* Reads the directory fd the scan just watched; reports and descends. */
 static int
 scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
@@ -1818,19 +1851,13 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 		child = S_ISDIR(st.st_mode) ? node_child(&wt->table, idx, name) : -1;
 		scan_report(wt, idx, listing, name, &st, fn, arg);
 		outbuf_adds(path, name);
-		if (child >= 0) {
+		if (child >= 0 && (err = scan_child(wt, fd, name, path,
+		    child, fn, arg)) != CHILD_REPLACED) {
 			/* Watched already, as part of a directory adopted. */
-			int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-
-			outbuf_addc(path, '/');
-			if (cfd >= 0) {
-				err = scan_dir(wt, cfd, path, child, fn, arg);
-				close(cfd);
-			}
 		} else if (S_ISDIR(st.st_mode) &&
 		    !excluded(wt, path->data, path->len)) {
-			outbuf_addc(path, '/');
+			if (path->data[path->len - 1] != '/')
+				outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, fd, name, path, child, fn, arg);
 			/* Gone since it was listed: its own event is queued. */
@@ -1841,6 +1868,8 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 				err = subdir_failed(wt, child, path->data, err);
 			}
 		}
+		if (err == CHILD_REPLACED)
+			err = 0;
 		path_cut(path, plen);
 	}
 	free(names.data);

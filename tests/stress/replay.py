@@ -49,7 +49,8 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   here first); with an empty %f, the watched directory %w itself must
   exist. Two exceptions, as a descriptor can outlive its name: a close
   may name an entry deleted before it (and not made again; rm -rf closes
-  a directory after it removed it), and the reads of a directory (OPEN,
+  a directory after it removed it), under the path it has once the
+  directories above it were renamed; and the reads of a directory (OPEN,
   ACCESS, CLOSE_NOWRITE) may name it, or what is below it, by the path a
   MOVED_FROM left, until that move's MOVED_TO comes.
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
@@ -574,7 +575,12 @@ class Model:
             self.pending[c] = parent.pop(name)
             self.pending_paths[c] = w + f
         elif 'MOVED_TO' in e:
-            self.pending_paths.pop(c, None)
+            left = self.pending_paths.pop(c, None)
+            if left is not None and isdir:
+                # What was deleted below the directory moves with it.
+                self.deleted = {w + f + d[len(left):]
+                                if d.startswith(left + b'/') else d
+                                for d in self.deleted}
             entry = self.pending.pop(c) if c in self.pending else \
                 ({} if isdir else None)
             if (entry is not None) != isdir:
