@@ -26,9 +26,12 @@ is_reference() {
 	return 1
 }
 
+# deliberate_difference REASON [BINARY]: skip the test when the binary
+# under test (default $IW; inotifywatch tests pass "$IWATCH") is the
+# reference (the test checks a behaviour where we deliberately differ).
 deliberate_difference() {
-	if is_reference; then
-		skip "deliberate difference from the reference: $*"
+	if is_reference "${2:-$IW}"; then
+		skip "deliberate difference from the reference: $1"
 	fi
 }
 
@@ -109,6 +112,12 @@ wait_exit() {
 	wait "$pid" || status=$?
 	[ "$pid" = "$PID" ] && PID=
 	return 0
+}
+
+# expect_status N: the last run (iw, iwatch_run...) or wait_exit ended
+# with exit status N.
+expect_status() {
+	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1"
 }
 
 # start_iw ARGS...: start inotifywait in the background with stdout in

@@ -25,7 +25,7 @@ CREATE3='total  create  filename\n3      3       w/\n'
 # one_round SIGNAL: watch w for CREATE, create three files, signal at once.
 one_round() {
 	rm -f w/a w/b w/c
-	iwatch_start -e create w
+	start_iwatch -e create w
 	touch w/a w/b w/c
 	kill -"$1" "$PID"
 	wait_exit
@@ -44,18 +44,18 @@ twenty_rounds() {
 }
 
 @test "inotifywatch counts every event queued when SIGINT arrives" {
-	iwatch_deliberate_difference "reference loses queued events on SIGINT"
+	deliberate_difference "reference loses queued events on SIGINT" "$IWATCH"
 	twenty_rounds INT
 }
 
 @test "inotifywatch counts every event queued when SIGTERM arrives" {
-	iwatch_deliberate_difference "reference loses queued events on SIGTERM"
+	deliberate_difference "reference loses queued events on SIGTERM" "$IWATCH"
 	twenty_rounds TERM
 }
 
 @test "inotifywatch counts events still unread when SIGINT is handled" {
-	iwatch_deliberate_difference "reference loses queued events on SIGINT"
-	iwatch_start -e create w
+	deliberate_difference "reference loses queued events on SIGINT" "$IWATCH"
+	start_iwatch -e create w
 	wait_idle
 	# Stopped, the watcher cannot read: the events and then SIGINT are
 	# both pending when it resumes.
@@ -69,10 +69,14 @@ twenty_rounds() {
 	expect_out "$CREATE3"
 }
 
+# ns_since_at_least START NS: NS nanoseconds have passed since START (a
+# reading of date +%s%N).
+ns_since_at_least() { [ $(($(date +%s%N) - $1)) -ge "$2" ]; }
+
 @test "inotifywatch counts events still unread when the -t time is up" {
-	iwatch_deliberate_difference "reference loses queued events when -t expires"
+	deliberate_difference "reference loses queued events when -t expires" "$IWATCH"
 	local start
-	iwatch_start -t 1 -e create w
+	start_iwatch -t 1 -e create w
 	# The -t time began before this moment.
 	start=$(date +%s%N)
 	wait_idle
@@ -80,12 +84,7 @@ twenty_rounds() {
 	# it resumes past the end of its -t time.
 	kill -STOP "$PID"
 	touch w/a w/b w/c
-	local i=0
-	while [ $(( $(date +%s%N) - start )) -lt 1200000000 ]; do
-		i=$((i + 1))
-		[ "$i" -le $((DEADLINE * 50)) ] || fail "clock did not advance"
-		sleep 0.02
-	done
+	wait_until ns_since_at_least "$start" 1200000000
 	kill -CONT "$PID"
 	wait_exit
 	expect_status 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # inotifywatch: command-line options, their error messages and the
-# diagnostic lines on stderr (REFERENCE.md sections 0, 2.1, 2.2, 4).
+# diagnostic lines on stderr, worded as the reference words them.
 #
 # Error cases run to completion through iwatch_run (with a kill deadline,
 # so a missing check cannot hang the suite); cases that start collecting
@@ -61,7 +61,7 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 }
 
 @test "inotifywatch accepts unambiguous long option prefixes" {
-	iwatch_start --verb --timeo=50 --eve=attrib w
+	start_iwatch --verb --timeo=50 --eve=attrib w
 	stop_iwatch
 	expect_status 0
 	expect_out ''
@@ -124,18 +124,18 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 }
 
 @test "inotifywatch accepts -t values with leading blanks or a plus sign" {
-	iwatch_start -v -t ' 30' w
+	start_iwatch -v -t ' 30' w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Total of 1 watches.\n'"$FINISHED"'Will listen for events for 30 seconds.\nNo events occurred.\n'
-	iwatch_start -v -t +40 w
+	start_iwatch -v -t +40 w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Total of 1 watches.\n'"$FINISHED"'Will listen for events for 40 seconds.\nNo events occurred.\n'
 }
 
 @test "inotifywatch rejects a negative -t value" {
-	iwatch_deliberate_difference "reference wraps a negative timeout to ~136 years"
+	deliberate_difference "reference wraps a negative timeout to ~136 years" "$IWATCH"
 	for v in -1 -5; do
 		iwatch_run -t "$v" w
 		expect_status 1
@@ -222,18 +222,18 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 	iwatch_run -a unmount w
 	expect_status 1
 	expect_err "Can't sort by an event which isn't being watched for!\n"
-	iwatch_start -a unmount -e unmount,attrib w
+	start_iwatch -a unmount -e unmount,attrib w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
 }
 
 @test "inotifywatch accepts total and a watched event as sort keys" {
-	iwatch_start -a total -e access w
+	start_iwatch -a total -e access w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
-	iwatch_start -d MODIFY -e modify w
+	start_iwatch -d MODIFY -e modify w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
@@ -252,7 +252,7 @@ NOT_VALID_TIMEOUT='Please specify a long int value.\n'
 # OPTION KEY; the rows' names, in table order, go to $rows.
 sort_rows() {
 	mkdir -p a b
-	iwatch_start "$1" "$2" a b
+	start_iwatch "$1" "$2" a b
 	touch a/1 a/2 a/3 b/1
 	stop_iwatch
 	expect_status 0
@@ -272,14 +272,14 @@ sort_rows() {
 }
 
 @test "inotifywatch -d with an empty key sorts by total, largest first" {
-	iwatch_deliberate_difference "-d '' sorts smallest first there"
+	deliberate_difference "-d '' sorts smallest first there" "$IWATCH"
 	local rows
 	sort_rows -d ''
 	[ "$rows" = "a/ b/ " ] || fail "-d '' did not sort by total, largest first"
 }
 
 @test "inotifywatch -d move and -d close give the same errors as -a" {
-	iwatch_deliberate_difference "reference accepts them and crashes when sorting"
+	deliberate_difference "reference accepts them and crashes when sorting" "$IWATCH"
 	iwatch_run -d move w
 	expect_status 1
 	expect_out ''
@@ -291,7 +291,7 @@ sort_rows() {
 }
 
 @test "inotifywatch rejects multi-event sort keys" {
-	iwatch_deliberate_difference "reference accepts them and crashes when sorting"
+	deliberate_difference "reference accepts them and crashes when sorting" "$IWATCH"
 	for opt in -a -d; do
 		for k in modify,access all_events close_write,close_nowrite; do
 			iwatch_run "$opt" "$k" w
@@ -303,7 +303,7 @@ sort_rows() {
 }
 
 @test "inotifywatch says Please specify -a or -d once only! for -d then -a or -d" {
-	iwatch_deliberate_difference "reference lets a later -a/-d override -d"
+	deliberate_difference "reference lets a later -a/-d override -d" "$IWATCH"
 	iwatch_run -d access -a modify w
 	expect_status 1
 	expect_out ''
@@ -365,7 +365,7 @@ sort_rows() {
 }
 
 @test "inotifywatch takes the last of repeated --exclude options silently" {
-	iwatch_start --exclude '(' --exclude 'x' w
+	start_iwatch --exclude '(' --exclude 'x' w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
@@ -416,7 +416,7 @@ sort_rows() {
 @test "inotifywatch --fromfile reads one path per line, skipping empty lines" {
 	touch w/f
 	printf 'w/f\n\nw\n' >list
-	iwatch_start -v --fromfile list
+	start_iwatch -v --fromfile list
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Total of 2 watches.\n'"$FINISHED"'No events occurred.\n'
@@ -426,7 +426,7 @@ sort_rows() {
 	mkdir w/s
 	touch w/f
 	printf 'w/f\n' >list
-	iwatch_start -r -v --fromfile list w/s
+	start_iwatch -r -v --fromfile list w/s
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Setting up watch(es) on w/f\nOK, w/f is now being watched.\nSetting up watch(es) on w/s\nOK, w/s is now being watched.\nTotal of 2 watches.\n'"$FINISHED"'No events occurred.\n'
@@ -450,7 +450,7 @@ sort_rows() {
 	expect_status 1
 	expect_out ''
 	expect_err "Couldn't open nofile: No such file or directory\nNo files specified to watch!\n"
-	iwatch_start --fromfile nofile w
+	start_iwatch --fromfile nofile w
 	stop_iwatch
 	expect_status 0
 	expect_err "Couldn't open nofile: No such file or directory\n$ESTABLISHING$FINISHED"'No events occurred.\n'
@@ -466,7 +466,7 @@ sort_rows() {
 
 @test "inotifywatch excludes an @PATH subdirectory under -r" {
 	mkdir -p w/s/t w/k
-	iwatch_start -r -v -e create w @w/s
+	start_iwatch -r -v -e create w @w/s
 	touch w/s/t/x w/s/y w/k/z
 	stop_iwatch
 	expect_status 0
@@ -477,14 +477,14 @@ sort_rows() {
 @test "inotifywatch --fromfile lines starting with @ are exclusions" {
 	mkdir -p w/s w/k
 	printf '@w/s/\nw\n' >list
-	iwatch_start -r -v --fromfile list
+	start_iwatch -r -v --fromfile list
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Setting up watch(es) on w\nOK, w is now being watched.\nTotal of 2 watches.\n'"$FINISHED"'No events occurred.\n'
 }
 
 @test "inotifywatch ignores @PATH exclusions without -r" {
-	iwatch_start -v -e attrib w @w
+	start_iwatch -v -e attrib w @w
 	chmod 700 w
 	stop_iwatch
 	expect_status 0
@@ -495,7 +495,7 @@ sort_rows() {
 # --- stderr sequence and -v ------------------------------------------------------
 
 @test "inotifywatch prints Establishing watches... then Finished establishing watches" {
-	iwatch_start w
+	start_iwatch w
 	stop_iwatch
 	expect_status 0
 	expect_out ''
@@ -504,21 +504,21 @@ sort_rows() {
 
 @test "inotifywatch -v prints the total number of watches" {
 	touch w/f
-	iwatch_start -v w w/f
+	start_iwatch -v w w/f
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Total of 2 watches.\n'"$FINISHED"'No events occurred.\n'
 }
 
 @test "inotifywatch -v with -t says how long it will listen" {
-	iwatch_start -v -t 100 w
+	start_iwatch -v -t 100 w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Total of 1 watches.\n'"$FINISHED"'Will listen for events for 100 seconds.\nNo events occurred.\n'
 }
 
 @test "inotifywatch without -v prints no Will listen line for -t" {
-	iwatch_start -t 100 w
+	start_iwatch -t 100 w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
@@ -527,7 +527,7 @@ sort_rows() {
 @test "inotifywatch -r -v reports setting up each top-level path" {
 	mkdir -p w/s/t
 	touch w/f
-	iwatch_start -r -v w w/f
+	start_iwatch -r -v w w/f
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING"'Setting up watch(es) on w\nOK, w is now being watched.\nSetting up watch(es) on w/f\nOK, w/f is now being watched.\nTotal of 4 watches.\n'"$FINISHED"'No events occurred.\n'
@@ -542,7 +542,7 @@ sort_rows() {
 
 @test "inotifywatch -r without -v prints no per-path lines" {
 	mkdir -p w/s
-	iwatch_start -r w
+	start_iwatch -r w
 	stop_iwatch
 	expect_status 0
 	expect_err "$ESTABLISHING$FINISHED"'No events occurred.\n'
@@ -551,7 +551,7 @@ sort_rows() {
 # --- help and version ---------------------------------------------------------------
 
 @test "inotifywatch --help prints help on stdout with exit 0" {
-	iwatch_deliberate_difference "reference exits 1 after --help"
+	deliberate_difference "reference exits 1 after --help" "$IWATCH"
 	iwatch_run --help
 	expect_status 0
 	expect_err ''
@@ -571,7 +571,7 @@ sort_rows() {
 }
 
 @test "inotifywatch --version prints its name and version on stdout with exit 0" {
-	iwatch_deliberate_difference "reference has no --version option"
+	deliberate_difference "reference has no --version option" "$IWATCH"
 	iwatch_run --version
 	expect_status 0
 	expect_err ''

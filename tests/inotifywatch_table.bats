@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# inotifywatch: the statistics table, byte-exact (REFERENCE.md 2.3, 2.4).
+# inotifywatch: the statistics table, byte-exact as the reference prints
+# it (columns, their widths and order, and the sort options).
 #
 # How the counts are made deterministic:
 # * every action is a single syscall-level operation with a known set of
@@ -35,7 +36,7 @@ HDR_SORT='total  access  modify  attrib  filename\n'
 sort_scenario() {
 	local f
 	for f in a b c; do echo data >w/$f; done
-	iwatch_start -e access,modify,attrib "$@" w/c w/b w/a
+	start_iwatch -e access,modify,attrib "$@" w/c w/b w/a
 	chmod 600 w/a
 	cat w/b >/dev/null
 	echo x >>w/c
@@ -54,7 +55,7 @@ sort_scenario() {
 
 @test "inotifywatch prints a header and one row for a watched directory" {
 	touch w/f
-	iwatch_start -e attrib w
+	start_iwatch -e attrib w
 	chmod 600 w/f
 	stop_iwatch
 	expect_status 0
@@ -63,7 +64,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch shows only the columns of events that occurred" {
-	iwatch_start w
+	start_iwatch w
 	touch w/a
 	stop_iwatch
 	expect_status 0
@@ -72,7 +73,7 @@ sort_scenario() {
 
 @test "inotifywatch leaves zero rows out of the table" {
 	touch w/f w/g
-	iwatch_start -e attrib w/f w/g w
+	start_iwatch -e attrib w/f w/g w
 	chmod 600 w/g
 	stop_iwatch
 	expect_status 0
@@ -81,7 +82,7 @@ sort_scenario() {
 
 @test "inotifywatch -z shows all twelve default columns and zero rows" {
 	touch w/f
-	iwatch_start -z w w/f
+	start_iwatch -z w w/f
 	touch w/a
 	stop_iwatch
 	expect_status 0
@@ -89,7 +90,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch -z shows only the columns of the -e mask" {
-	iwatch_start -z -e create,delete w
+	start_iwatch -z -e create,delete w
 	touch w/a
 	stop_iwatch
 	expect_status 0
@@ -98,12 +99,12 @@ sort_scenario() {
 
 @test "inotifywatch shows an unmount column only with -e unmount and -z" {
 	touch w/f
-	iwatch_start -z -e attrib,unmount w
+	start_iwatch -z -e attrib,unmount w
 	chmod 600 w/f
 	stop_iwatch
 	expect_status 0
 	expect_out 'total  attrib  unmount  filename\n1      1       0        w/\n'
-	iwatch_start -e attrib,unmount w
+	start_iwatch -e attrib,unmount w
 	chmod 644 w/f
 	stop_iwatch
 	expect_status 0
@@ -111,7 +112,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch left-justifies multi-digit counts in their columns" {
-	iwatch_start -z w
+	start_iwatch -z w
 	touch w/f01 w/f02 w/f03 w/f04 w/f05 w/f06 w/f07 w/f08 w/f09 w/f10 w/f11 w/f12
 	stop_iwatch
 	expect_status 0
@@ -122,7 +123,7 @@ sort_scenario() {
 @test "inotifywatch names file rows without and directory rows with a slash" {
 	mkdir w/d
 	touch w/f
-	iwatch_start -e attrib w/f w/d w/d/
+	start_iwatch -e attrib w/f w/d w/d/
 	chmod 600 w/f
 	chmod 700 w/d
 	stop_iwatch
@@ -133,7 +134,7 @@ sort_scenario() {
 
 @test "inotifywatch counts every event of a row in total, even ones without a column" {
 	mkdir -p w/s/t
-	iwatch_start -r -e delete,delete_self w
+	start_iwatch -r -e delete,delete_self w
 	rmdir w/s/t
 	stop_iwatch
 	expect_status 0
@@ -142,13 +143,13 @@ sort_scenario() {
 }
 
 @test "inotifywatch does not count events dropped by --exclude or --include" {
-	iwatch_start -e create --exclude '^w/b' w
+	start_iwatch -e create --exclude '^w/b' w
 	touch w/a w/b1 w/c w/b2
 	stop_iwatch
 	expect_status 0
 	expect_out 'total  create  filename\n2      2       w/\n'
 	touch w/f
-	iwatch_start -e attrib --includei '^W/F$' w w/f
+	start_iwatch -e attrib --includei '^W/F$' w w/f
 	chmod 600 w/f
 	stop_iwatch
 	expect_status 0
@@ -165,12 +166,12 @@ sort_scenario() {
 
 @test "inotifywatch breaks ties in total by watch order" {
 	touch w/a w/b w/c
-	iwatch_start -e attrib w/c w/a w/b
+	start_iwatch -e attrib w/c w/a w/b
 	chmod 600 w/a w/b w/c
 	stop_iwatch
 	expect_status 0
 	expect_out 'total  attrib  filename\n1      1       w/c\n1      1       w/a\n1      1       w/b\n'
-	iwatch_start -e attrib -a total w/b w/c w/a
+	start_iwatch -e attrib -a total w/b w/c w/a
 	chmod 644 w/a w/b w/c
 	stop_iwatch
 	expect_status 0
@@ -213,14 +214,14 @@ sort_scenario() {
 }
 
 @test "inotifywatch -d access sorts by descending access count" {
-	iwatch_deliberate_difference "reference sorts -d access by total"
+	deliberate_difference "reference sorts -d access by total" "$IWATCH"
 	sort_scenario -d access
 	expect_out "$HDR_SORT$ROW_B$ROW_C$ROW_A"
 }
 
 @test "inotifywatch -z sorts zero rows in watch order" {
 	touch w/a w/b w/c w/d
-	iwatch_start -z -e attrib w/d w/b w/a w/c
+	start_iwatch -z -e attrib w/d w/b w/a w/c
 	chmod 600 w/a
 	stop_iwatch
 	expect_status 0
@@ -231,7 +232,7 @@ sort_scenario() {
 
 @test "inotifywatch -r prints one row per watched subdirectory" {
 	mkdir -p w/s/t
-	iwatch_start -r -e create w
+	start_iwatch -r -e create w
 	touch w/s/t/x w/y w/s/t/z
 	stop_iwatch
 	expect_status 0
@@ -240,7 +241,7 @@ sort_scenario() {
 
 @test "inotifywatch -r -z lists subdirectories deepest first" {
 	mkdir -p w/s/t
-	iwatch_start -r -z -e create,delete w
+	start_iwatch -r -z -e create,delete w
 	touch w/s/t/x
 	stop_iwatch
 	expect_status 0
@@ -248,7 +249,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch -r counts events in a directory created while collecting" {
-	iwatch_start -r -e create w
+	start_iwatch -r -e create w
 	mkdir w/n
 	# the new directory is watched once the watcher has handled its CREATE
 	wait_watches 2
@@ -268,7 +269,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch prints No events occurred. on SIGINT when nothing happened" {
-	iwatch_start -e attrib w
+	start_iwatch -e attrib w
 	echo x >w/f # CREATE OPEN MODIFY CLOSE_WRITE: none in the mask
 	cat w/f >/dev/null
 	stop_iwatch INT
@@ -278,7 +279,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch prints the table and exits 0 when -t expires" {
-	iwatch_start -t 2 -e attrib w
+	start_iwatch -t 2 -e attrib w
 	chmod 700 w
 	wait_exit
 	expect_status 0
@@ -289,7 +290,7 @@ sort_scenario() {
 @test "inotifywatch prints the table and exits 0 on SIGINT, SIGTERM and SIGHUP" {
 	local sig
 	for sig in INT TERM HUP; do
-		iwatch_start -e attrib w
+		start_iwatch -e attrib w
 		chmod 700 w
 		stop_iwatch "$sig"
 		expect_status 0
@@ -299,7 +300,7 @@ sort_scenario() {
 }
 
 @test "inotifywatch prints the current table and an empty line on SIGUSR1 and keeps collecting" {
-	iwatch_start -e attrib,create w
+	start_iwatch -e attrib,create w
 	touch w/a
 	usr1_iwatch
 	kill -0 "$PID" || fail "SIGUSR1 ended the watcher"
@@ -312,7 +313,7 @@ sort_scenario() {
 
 @test "inotifywatch says No events occurred. on SIGUSR1 before any event" {
 	touch w/f
-	iwatch_start -e attrib w
+	start_iwatch -e attrib w
 	usr1_iwatch
 	chmod 700 w
 	usr1_iwatch
@@ -362,7 +363,7 @@ check_sorted() {
 			# The reference sorts -d access by total (a known bug).
 			if [ "$key$dir" = accessd ] && iwatch_is_reference; then continue; fi
 			rm -rf d1 d2 d3 && mkdir d1 d2 d3
-			iwatch_start -z -"$dir" "$key" d1 d2 d3
+			start_iwatch -z -"$dir" "$key" d1 d2 d3
 			column_scenario
 			stop_iwatch INT
 			expect_status 0
@@ -372,9 +373,9 @@ check_sorted() {
 }
 
 @test "inotifywatch keeps the row of a directory moved out of the tree, with what happened there" {
-	iwatch_deliberate_difference "the row of a moved-out directory is dropped there"
+	deliberate_difference "the row of a moved-out directory is dropped there" "$IWATCH"
 	mkdir -p w/sub
-	iwatch_start -r -e create,moved_from w
+	start_iwatch -r -e create,moved_from w
 	touch w/sub/x
 	mv w/sub gone
 	stop_iwatch

@@ -21,11 +21,6 @@ expect() {
 	cmp -s want "$file" || fail "$file is not exactly: $(cat -A want)"
 }
 
-# expect_status N: the last iw/wait_exit status was N.
-expect_status() {
-	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1"
-}
-
 # expect_getopt FILE TEXT: FILE is the single line "<argv[0]>: TEXT"
 # (glibc prints the program name as argv[0], so only the rest is checked).
 expect_getopt() {

@@ -8,14 +8,6 @@
 # iwatch_is_reference: true when $IWATCH is the distribution's binary.
 iwatch_is_reference() { is_reference "$IWATCH"; }
 
-# iwatch_deliberate_difference REASON: skip the test when $IWATCH is the
-# reference (the test checks a behaviour where we deliberately differ).
-iwatch_deliberate_difference() {
-	if iwatch_is_reference; then
-		skip "deliberate difference from the reference: $*"
-	fi
-}
-
 # Syscall numbers in which a process sits when it is idle, waiting for
 # input or a signal: read, poll, select, pause, rt_sigtimedwait,
 # rt_sigsuspend, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2.
@@ -62,16 +54,6 @@ wait_idle() {
 		fi
 		sleep 0.02
 	done
-}
-
-# iwatch_start ARGS...: start_iwatch after removing ./out and ./err.  The
-# helper's start_iwatch truncates ./err in the background child, so when a
-# test starts the watcher a second time it could otherwise see the
-# "Finished establishing watches" line of the previous run and return
-# before this run's watches exist.
-iwatch_start() {
-	rm -f out err
-	start_iwatch "$@"
 }
 
 # stop_iwatch [SIGNAL]: once the watcher has counted everything (wait_idle),
@@ -121,11 +103,6 @@ _expect_file() {
 # comparison of ./out / ./err with printf FORMAT ARGS.
 expect_out() { _expect_file out stdout "$@"; }
 expect_err() { _expect_file err stderr "$@"; }
-
-# expect_status N: the last run/wait ended with exit status N.
-expect_status() {
-	[ "$status" -eq "$1" ] || fail "exit status $status, expected $1"
-}
 
 # The two lines every successful start prints on stderr.
 ESTABLISHING='Establishing watches...\n'

@@ -185,12 +185,7 @@ for i in range(17000):
 	WATCHES=4 start_iw -mrq -e create --format '%w%f' w
 	mv w/c outside/
 	# Once the watches are gone, nothing from outside can be reported.
-	local i=0
-	while [ "$(count_watches "$PID")" -ne 1 ]; do
-		i=$((i + 1))
-		[ "$i" -le 1000 ] || fail "watches of the moved directory remain"
-		sleep 0.02
-	done
+	wait_watches_at_most 1
 	touch outside/c/sub/deep/f outside/c/sub/f outside/c/f w/inside
 	wait_file_match out '^w/inside$'
 	[ "$(cat out)" = "w/inside" ] || fail "events from outside the tree"
@@ -227,12 +222,7 @@ for i in range(100000):
 	local names=($'nl\nx' $'cr\rx' $'tab\tx' ' lead' 'trail ' '-dash' $'\xff\xfe')
 	local n
 	for n in "${names[@]}"; do touch "w/$n"; done
-	local i=0
-	while [ "$(tr -cd '\0' <out | wc -c)" -lt "${#names[@]}" ]; do
-		i=$((i + 1))
-		[ "$i" -le 1000 ] || fail "not all names reported"
-		sleep 0.02
-	done
+	wait_nuls out "${#names[@]}"
 	for n in "${names[@]}"; do printf 'w/%s\0' "$n"; done >expected
 	cmp expected out || fail "bytes differ"
 }
