@@ -1424,7 +1424,6 @@ watcher_init(struct watcher *wt, const struct common_opts *o)
 	wt->mask = o->events ? o->events : IN_ALL_EVENTS;
 	if (o->no_dereference)
 		wt->mask |= IN_DONT_FOLLOW;
-	wt->buf = xmalloc(EVENT_BUF_SIZE);
 	if (o->exclude != NULL || o->include != NULL) {
 		int icase = o->exclude ? o->exclude_icase : o->include_icase;
 
@@ -1459,6 +1458,76 @@ event_filtered(struct watcher *wt, const struct event *ev)
  * is put back once the whole new tree is watched.
  */
 #define EVENT_READING	(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
+
+/*
+ * The queue of records read from the kernel and not yet handed out. A
+ * scan reads all the kernel holds before and after it lists a directory,
+ * so that each record's place in the stream says whether it happened
+ * before the listing (and the listing shows it), after it, or, in the
+ * moment between the two reads, maybe either.
+ */
+#define QUEUE_FILL_MAX	((size_t)8 * 1024 * 1024)
+
+/* The whole records in buf[0..n); *bytes gets their length. */
+static size_t
+records_count(const char *buf, size_t n, size_t *bytes)
+{
+	size_t off = 0, count = 0;
+	struct inotify_event ie;
+
+	while (n - off >= sizeof(ie)) {
+		memcpy(&ie, buf + off, sizeof(ie));
+		if (ie.len > n - off - sizeof(ie))
+			break;
+		off += sizeof(ie) + ie.len;
+		count++;
+	}
+	*bytes = off;
+	return count;
+}
+
+static void
+queue_reserve(struct watcher *wt, size_t extra)
+{
+	if (wt->q_head == wt->q_len)
+		wt->q_head = wt->q_len = 0;
+	if (wt->q_cap - wt->q_len >= extra)
+		return;
+	while (wt->q_cap - wt->q_len < extra)
+		wt->q_cap = wt->q_cap ? wt->q_cap * 2 : EVENT_BUF_SIZE;
+	wt->q = xrealloc(wt->q, wt->q_cap);
+}
+
+/* One read(2) of the kernel's queue into q: its length, or -1. */
+static ssize_t
+queue_read(struct watcher *wt)
+{
+	ssize_t n;
+	size_t bytes;
+
+	queue_reserve(wt, EVENT_BUF_SIZE);
+	n = read(wt->fd, wt->q + wt->q_len, EVENT_BUF_SIZE);
+	if (n <= 0)
+		return n;
+	wt->q_records += records_count(wt->q + wt->q_len, (size_t)n, &bytes);
+	wt->q_len += bytes;
+	wt->q_short = (size_t)n < EVENT_BUF_SIZE - sizeof(struct inotify_event) -
+	    NAME_MAX - 1;
+	return n;
+}
+
+/*
+ * Reads all the kernel has queued. Returns 0 if it stopped short, at
+ * QUEUE_FILL_MAX: the places of what it left are not known.
+ */
+static int
+queue_fill(struct watcher *wt)
+{
+	while (wt->q_len - wt->q_head < QUEUE_FILL_MAX)
+		if (queue_read(wt) <= 0)
+			return 1;
+	return 0;
+}
 
 /*
  * The scans' listings, until the queue is next read empty. Each listed
@@ -1566,12 +1635,31 @@ scanned_find(const struct watcher *wt, int watch, const char *name)
 static uint32_t
 scanned_listing(struct watcher *wt, int watch)
 {
+	struct scanned *m;
+	uint64_t before = queue_fill(wt) ? wt->q_records : 0;
+
+	if ((m = scanned_marker(wt, watch)) == NULL) {
+		scanned_add(wt, watch, 0, "", 0);
+		m = scanned_marker(wt, watch);
+	}
+	m->listing = ++wt->listings;
+	m->before = before;
+	m->after = UINT64_MAX;
+	return m->listing;
+}
+
+/*
+ * The listing of watch has been read: what is queued from here on
+ * happened after it, unless the queue was too long to read whole.
+ */
+static void
+scanned_listed(struct watcher *wt, int watch)
+{
+	int whole = queue_fill(wt);
 	struct scanned *m = scanned_marker(wt, watch);
 
-	if (m != NULL)
-		return m->listing = ++wt->listings;
-	scanned_add(wt, watch, ++wt->listings, "", 0);
-	return wt->listings;
+	if (m != NULL && whole && m->before > 0)
+		m->after = wt->q_records;
 }
 
 /* An entry no longer counts: its name was deleted, or its watch freed. */
@@ -1584,18 +1672,25 @@ scanned_kill(struct scanned *e)
 
 /*
  * Whether a directory, or one above it, was missing from a listing of
- * its parent: it had left before that listing, and its events are older.
+ * its parent that an event at place may predate: it had left before that
+ * listing, and its events are older.
  */
 static int
-scanned_unlisted(const struct watcher *wt, int idx)
+scanned_unlisted(const struct watcher *wt, int idx, uint64_t place)
 {
 	const struct watch_table *t = &wt->table;
+	const struct scanned *m, *e;
 	int parent;
 
-	for (; (parent = t->w[idx].parent) >= 0; idx = parent)
-		if (scanned_marker(wt, parent) != NULL &&
-		    scanned_find(wt, parent, t->names + t->w[idx].name) == NULL)
+	for (; (parent = t->w[idx].parent) >= 0; idx = parent) {
+		if ((m = scanned_marker(wt, parent)) == NULL ||
+		    place >= m->after)
+			continue;
+		e = scanned_find(wt, parent, t->names + t->w[idx].name);
+		/* Listed as something else, a file of that name: not it. */
+		if (e == NULL || (e->mask & (IN_CREATE | IN_ISDIR)) == IN_CREATE)
 			return 1;
+	}
 	return 0;
 }
 
@@ -1628,16 +1723,23 @@ moved_over_listed(const struct watcher *wt, const struct event *ev)
  * deleted; a directory it did not see has no events at all.
  */
 static int
-scanned_stale(struct watcher *wt, const struct event *ev)
+scanned_stale(struct watcher *wt, const struct event *ev, uint64_t place)
 {
+	const struct scanned *m;
 	struct scanned *e;
 
 	if (wt->nscanned == 0 || ev->watch < 0)
 		return SCAN_NEW;
-	if (scanned_unlisted(wt, ev->watch))
+	if (scanned_unlisted(wt, ev->watch, place))
 		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
 		    SCAN_BEFORE;
-	if (ev->name[0] == '\0' || scanned_marker(wt, ev->watch) == NULL)
+	if ((m = scanned_marker(wt, ev->watch)) == NULL || place >= m->after)
+		return SCAN_NEW;
+	if (place < m->before)
+		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
+		    SCAN_BEFORE;
+	/* Queued between the two reads: the listing's entries tell. */
+	if (ev->name[0] == '\0')
 		return SCAN_NEW;
 	e = scanned_find(wt, ev->watch, ev->name);
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
@@ -1829,6 +1931,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
 		}
 	closedir(d);
+	scanned_listed(wt, idx);
 	for (off = 0; err == 0 && off < names.len;
 	    off += strlen(names.data + off) + 1) {
 		char type = names.data[off++];
@@ -1992,15 +2095,15 @@ tree_rescan(struct watcher *wt, int idx, struct outbuf *path, event_fn fn,
 static int
 name_leaves_later(const struct watcher *wt, int parent, const char *name)
 {
-	size_t off = 0, len = strlen(name);
+	size_t off = wt->q_head, len = strlen(name);
 	int wd = wt->table.w[parent].wd;
 
-	while (wt->nahead - off >= sizeof(struct inotify_event)) {
+	while (wt->q_len - off >= sizeof(struct inotify_event)) {
 		struct inotify_event ie;
-		const char *n = wt->ahead + off + sizeof(ie);
+		const char *n = wt->q + off + sizeof(ie);
 
-		memcpy(&ie, wt->ahead + off, sizeof(ie));
-		if (ie.len > wt->nahead - off - sizeof(ie))
+		memcpy(&ie, wt->q + off, sizeof(ie));
+		if (ie.len > wt->q_len - off - sizeof(ie))
 			break;
 		off += sizeof(ie) + ie.len;
 		if (ie.wd == wd && (ie.mask & (IN_DELETE | IN_MOVED_FROM)) &&
@@ -2288,40 +2391,36 @@ left_tree(const struct watcher *wt, const struct event *ev)
  * goes to fn unless the filters drop it; the tree follows every event,
  * filtered or not. A record that does not fit ends the buffer.
  */
-int
-events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
-    void *arg)
+static int
+queue_decode(struct watcher *wt, event_fn fn, void *arg)
 {
-	size_t off = 0;
-
-	while (n - off >= sizeof(struct inotify_event)) {
+	while (wt->q_len - wt->q_head >= sizeof(struct inotify_event)) {
 		struct inotify_event ie;
-		const char *name = buf + off + sizeof(ie);
 		struct event ev;
+		uint64_t place;
 		int stale;
 
-		memcpy(&ie, buf + off, sizeof(ie));
-		if (ie.len > n - off - sizeof(ie))
-			break;
-		off += sizeof(ie) + ie.len;
-		wt->records++;
+		memcpy(&ie, wt->q + wt->q_head, sizeof(ie));
+		/* A scan may read more into q: the name is copied out. */
+		wt->evname.len = 0;
+		outbuf_add(&wt->evname, wt->q + wt->q_head + sizeof(ie), ie.len);
+		outbuf_addc(&wt->evname, '\0');
+		wt->q_head += sizeof(ie) + ie.len;
+		place = wt->records++;
 		ev.watch = ie.wd >= 0 ? hash_find(&wt->table, ie.wd) : -1;
 		/* A watch set only to be asked about, and taken back. */
 		if (ie.wd >= 0 && ev.watch < 0)
 			continue;
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
-		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
-		stale = scanned_stale(wt, &ev);
+		ev.name = memchr(wt->evname.data, '\0', ie.len) ?
+		    wt->evname.data : "";
+		stale = scanned_stale(wt, &ev, place);
 		if (!event_filtered(wt, &ev) && stale == SCAN_NEW &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return DRAIN_STOPPED;
-		if (wt->follow_tree) {
-			wt->ahead = buf + off;
-			wt->nahead = n - off;
+		if (wt->follow_tree)
 			tree_follow(wt, &ev, stale, fn, arg);
-			wt->nahead = 0;
-		}
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
 			pending_forget(wt, ev.watch);
 			scanned_kill(scanned_marker(wt, ev.watch));
@@ -2329,6 +2428,23 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 		}
 	}
 	return DRAIN_READ;
+}
+
+/*
+ * Hands out the events in buf, n bytes of the kernel's records, as if
+ * read from the queue. A record that does not fit ends the buffer.
+ */
+int
+events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
+    void *arg)
+{
+	size_t bytes;
+
+	wt->q_records += records_count(buf, n, &bytes);
+	queue_reserve(wt, bytes);
+	memcpy(wt->q + wt->q_len, buf, bytes);
+	wt->q_len += bytes;
+	return queue_decode(wt, fn, arg);
 }
 
 /* events_read's own answer: DRAIN_READ, and the queue read to its end. */
@@ -2342,18 +2458,21 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 static int
 events_read(struct watcher *wt, event_fn fn, void *arg)
 {
-	ssize_t n = read(wt->fd, wt->buf, EVENT_BUF_SIZE);
 	size_t scans = wt->scans;
 	int r;
 
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? DRAIN_EMPTY :
-		    DRAIN_FAILED;
-	if (n == 0)
-		return DRAIN_EMPTY;
-	r = events_decode(wt, wt->buf, (size_t)n, fn, arg);
-	if (r == DRAIN_READ && wt->scans == scans && (size_t)n <
-	    EVENT_BUF_SIZE - sizeof(struct inotify_event) - NAME_MAX - 1)
+	if (wt->q_head == wt->q_len) {
+		ssize_t n = queue_read(wt);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? DRAIN_EMPTY :
+			    DRAIN_FAILED;
+		if (n == 0)
+			return DRAIN_EMPTY;
+	}
+	r = queue_decode(wt, fn, arg);
+	if (r == DRAIN_READ && wt->scans == scans && wt->q_short &&
+	    wt->q_head == wt->q_len)
 		return READ_TO_END;
 	return r;
 }
@@ -2421,7 +2540,8 @@ watcher_free(struct watcher *wt)
 	if (wt->have_regex)
 		regfree(&wt->regex);
 	free(wt->scratch.data);
-	free(wt->buf);
+	free(wt->q);
+	free(wt->evname.data);
 	scanned_clear(wt);
 	free(wt->scanned);
 	free(wt->scanned_index);

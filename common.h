@@ -176,6 +176,8 @@ struct pending_move {
 struct scanned {
 	int		 watch;		/* -1 once it no longer counts */
 	uint32_t	 listing;	/* which listing of the watch */
+	uint64_t	 before, after;	/* a marker's: records read before and
+					   after its listing was read */
 	uint32_t	 mask;
 	uint32_t	 hash;
 	char		*name;
@@ -203,7 +205,11 @@ struct watcher {
 	struct outbuf		 scratch;	/* derived paths */
 	struct pending_move	 pending[PENDING_MAX];	/* renames under way */
 	size_t			 npending;
-	char			*buf;		/* the kernel's event records */
+	char			*q;		/* records read, not yet handed out */
+	size_t			 q_head, q_len, q_cap;
+	uint64_t		 q_records;	/* records ever put in q */
+	int			 q_short;	/* q's last read left the kernel's empty */
+	struct outbuf		 evname;	/* the name of the event handed out */
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
 	size_t			*scanned_index;	/* hash slots: entry + 1 */
@@ -216,8 +222,6 @@ struct watcher {
 	int			 proc_ok;	/* /proc/self/fd leads to open files */
 	struct later		*later;		/* new directories put off */
 	size_t			 nlater;
-	const char		*ahead;		/* records read, not yet handed out */
-	size_t			 nahead;
 };
 
 /* A decoded event. */

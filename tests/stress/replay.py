@@ -48,11 +48,14 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   must exist at that point, of the type ISDIR says (a wrong path shows
   here first); with an empty %f, the watched directory %w itself must
   exist. Two exceptions, as a descriptor can outlive its name: a close
-  may name an entry deleted before it (and not made again; rm -rf closes
-  a directory after it removed it), under the path it has once the
-  directories above it were renamed; and the reads of a directory (OPEN,
-  ACCESS, CLOSE_NOWRITE) may name it, or what is below it, by the path a
-  MOVED_FROM left, until that move's MOVED_TO comes.
+  may name an entry deleted before it, even if the name was made again
+  since (rm -rf closes a directory after it removed it; a scan closes
+  one it read), under the path it has once the directories above it
+  were renamed; and the reads of a directory (OPEN, ACCESS,
+  CLOSE_NOWRITE) may name it, or what is below it, by the path a
+  MOVED_FROM left, until that move's MOVED_TO comes, or by its new path
+  a few records before the MOVED_TO (the kernel queues the MOVED_TO once
+  the rename is done, and a read that raced it is queued first).
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
 * Q_OVERFLOW anywhere: events were lost, the round cannot be checked. It
   is counted as skipped, not failed.
@@ -503,9 +506,17 @@ class Model:
     def __init__(self, tree):
         self.root = tree
         self.pending = {}           # cookie -> (name, entry) detached
-        self.deleted = set()        # paths deleted and not made again
+        self.deleted = set()        # paths deleted, as renames moved them
         self.pending_paths = {}     # cookie -> the path a MOVED_FROM left
         self.problems = []          # (record index, text)
+        self.records = []           # all of them, to look ahead
+
+    def moved_in_soon(self, i, path):
+        """Whether a MOVED_TO of path follows record i closely."""
+        for w, f, e, _ in self.records[i + 1:i + 1 + RACE_RECORDS]:
+            if w + f == path and b'MOVED_TO' in e:
+                return True
+        return False
 
     def problem(self, i, text):
         self.problems.append((i, text))
@@ -553,12 +564,11 @@ class Model:
                                 'the model' % (','.join(sorted(e)), show()))
         have = name in parent
         kind = lambda x: 'directory' if x is not None else 'file'
+        closing_deleted = e <= CLOSING and w + f in self.deleted
         if have and (parent[name] is not None) != isdir and \
-                not e & {'CREATE', 'MOVED_TO'}:
+                not e & {'CREATE', 'MOVED_TO'} and not closing_deleted:
             self.problem(i, '%s %s: the model has a %s there' % (
                 ','.join(sorted(e)), show(), kind(parent[name])))
-        if e & {'CREATE', 'MOVED_TO'}:
-            self.deleted.discard(w + f)
         if 'CREATE' in e:
             if have:
                 self.problem(i, 'CREATE %s: it exists already' % show())
@@ -597,13 +607,17 @@ class Model:
                     self.problem(i, 'MOVED_TO %s: would replace a %s%s' % (
                         show(), 'non-empty ' if old else '', kind(old)))
             parent[name] = entry
-        elif not have and not (e <= CLOSING and w + f in self.deleted):
+        elif not have and not closing_deleted and \
+                not (e <= READING and self.moved_in_soon(i, w + f)):
             # A descriptor may be closed after its entry was deleted
             # (rm -rf closes a directory once it has removed it).
             self.problem(i, '%s %s: it does not exist' % (','.join(sorted(e)), show()))
 
 
 CLOSING = {'CLOSE_NOWRITE', 'CLOSE_WRITE', 'CLOSE', 'ISDIR'}
+# A rename queues its MOVED_TO once it is done: a read that raced it can
+# name the new path a few records before.
+RACE_RECORDS = 16
 READING = {'OPEN', 'ACCESS', 'CLOSE_NOWRITE', 'CLOSE', 'ISDIR'}
 
 
@@ -726,6 +740,7 @@ def run_round(iw, seed, writers, ops, root, pause=0.0):
     if any(b'Q_OVERFLOW' in r[2] for r in records):
         return True, 0
 
+    model.records = records
     for i, (w, f, e, c) in enumerate(records):
         model.replay(i, w, f, set(e.decode('ascii', 'replace').split(',')), c)
     # Unclaimed MOVED_FROMs were moves out of the tree: they are gone.
