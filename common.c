@@ -1671,20 +1671,19 @@ scanned_kill(struct scanned *e)
 }
 
 /*
- * Whether a directory, or one above it, was missing from a listing of
- * its parent that an event at place may predate: it had left before that
- * listing, and its events are older.
+ * Whether a directory, or one above it, is missing from a listing of its
+ * parent, as kept up to date since: it had left before that listing, and
+ * its events are older.
  */
 static int
-scanned_unlisted(const struct watcher *wt, int idx, uint64_t place)
+scanned_unlisted(const struct watcher *wt, int idx)
 {
 	const struct watch_table *t = &wt->table;
-	const struct scanned *m, *e;
+	const struct scanned *e;
 	int parent;
 
 	for (; (parent = t->w[idx].parent) >= 0; idx = parent) {
-		if ((m = scanned_marker(wt, parent)) == NULL ||
-		    place >= m->after)
+		if (scanned_marker(wt, parent) == NULL)
 			continue;
 		e = scanned_find(wt, parent, t->names + t->w[idx].name);
 		/* Listed as something else, a file of that name: not it. */
@@ -1727,40 +1726,45 @@ scanned_stale(struct watcher *wt, const struct event *ev, uint64_t place)
 {
 	const struct scanned *m;
 	struct scanned *e;
+	int after;
 
 	if (wt->nscanned == 0 || ev->watch < 0)
 		return SCAN_NEW;
-	if (scanned_unlisted(wt, ev->watch, place))
+	if (scanned_unlisted(wt, ev->watch))
 		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
 		    SCAN_BEFORE;
-	if ((m = scanned_marker(wt, ev->watch)) == NULL || place >= m->after)
+	if ((m = scanned_marker(wt, ev->watch)) == NULL)
 		return SCAN_NEW;
 	if (place < m->before)
 		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
 		    SCAN_BEFORE;
-	/* Queued between the two reads: the listing's entries tell. */
 	if (ev->name[0] == '\0')
 		return SCAN_NEW;
+	/*
+	 * Later: the entries are kept up to date, for a rename or a
+	 * creation is queued once it is done, and a listing may see it
+	 * first. Between the two reads, the entries decide all.
+	 */
+	after = place >= m->after;
 	e = scanned_find(wt, ev->watch, ev->name);
 	if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
 		if (e != NULL && (e->mask & IN_CREATE) &&
 		    !moved_over_listed(wt, ev))
 			return SCAN_TOLD;
 		if (e == NULL)
-			scanned_add(wt, ev->watch,
-			    scanned_marker(wt, ev->watch)->listing, ev->name, 0);
+			scanned_add(wt, ev->watch, m->listing, ev->name, 0);
 		return SCAN_NEW;
 	}
 	/* Not listed, or listed as another type: what was there before. */
 	if (e == NULL || ((e->mask & IN_CREATE) &&
 	    ((e->mask ^ ev->mask) & IN_ISDIR)))
-		return SCAN_BEFORE;
+		return after ? SCAN_NEW : SCAN_BEFORE;
 	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 		scanned_kill(e);	/* a new one of that name is new */
 		return SCAN_NEW;
 	}
-	return (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) ? SCAN_TOLD :
-	    SCAN_NEW;
+	return !after && (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) ?
+	    SCAN_TOLD : SCAN_NEW;
 }
 
 static void
