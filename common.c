@@ -1489,8 +1489,15 @@ records_count(const char *buf, size_t n, size_t *bytes)
 static void
 queue_reserve(struct watcher *wt, size_t extra)
 {
-	if (wt->q_head == wt->q_len)
+	if (wt->q_head == wt->q_len) {
 		wt->q_head = wt->q_len = 0;
+		/* A burst's queue goes back once it is read. */
+		if (wt->q_cap > 4 * EVENT_BUF_SIZE && extra <= EVENT_BUF_SIZE) {
+			free(wt->q);
+			wt->q = NULL;
+			wt->q_cap = 0;
+		}
+	}
 	if (wt->q_cap - wt->q_len >= extra)
 		return;
 	while (wt->q_cap - wt->q_len < extra)
