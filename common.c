@@ -2314,6 +2314,8 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale,
     event_fn fn, void *arg)
 {
 	struct watch_table *t = &wt->table;
+	char name[NAME_MAX + 1];
+	struct event copy;
 	int child;
 
 	if (ev->watch >= 0 && (ev->mask & IN_MOVE_SELF)) {
@@ -2325,8 +2327,14 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale,
 		return;
 	/* The kernel sends entry names; anything else is not followed. */
 	if (strchr(ev->name, '/') != NULL || strcmp(ev->name, ".") == 0 ||
-	    strcmp(ev->name, "..") == 0 || ev->name[0] == '\0')
+	    strcmp(ev->name, "..") == 0 || ev->name[0] == '\0' ||
+	    strlen(ev->name) > NAME_MAX)
 		return;
+	/* A scan may read more of the queue, which holds the name. */
+	memcpy(name, ev->name, strlen(ev->name) + 1);
+	copy = *ev;
+	copy.name = name;
+	ev = &copy;
 	if (ev->mask & IN_MOVED_FROM) {
 		child = node_child(t, ev->watch, ev->name);
 		if (child >= 0) {
@@ -2411,11 +2419,9 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 		uint64_t place;
 		int stale;
 
+		const char *name = wt->q + wt->q_head + sizeof(ie);
+
 		memcpy(&ie, wt->q + wt->q_head, sizeof(ie));
-		/* A scan may read more into q: the name is copied out. */
-		wt->evname.len = 0;
-		outbuf_add(&wt->evname, wt->q + wt->q_head + sizeof(ie), ie.len);
-		outbuf_addc(&wt->evname, '\0');
 		wt->q_head += sizeof(ie) + ie.len;
 		place = wt->records++;
 		ev.watch = ie.wd >= 0 ? hash_find(&wt->table, ie.wd) : -1;
@@ -2424,8 +2430,7 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 			continue;
 		ev.mask = ie.mask;
 		ev.cookie = ie.cookie;
-		ev.name = memchr(wt->evname.data, '\0', ie.len) ?
-		    wt->evname.data : "";
+		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
 		stale = scanned_stale(wt, &ev, place);
 		if (!event_filtered(wt, &ev) && stale == SCAN_NEW &&
 		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
@@ -2552,7 +2557,6 @@ watcher_free(struct watcher *wt)
 		regfree(&wt->regex);
 	free(wt->scratch.data);
 	free(wt->q);
-	free(wt->evname.data);
 	scanned_clear(wt);
 	free(wt->scanned);
 	free(wt->scanned_index);

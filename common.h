@@ -209,7 +209,6 @@ struct watcher {
 	size_t			 q_head, q_len, q_cap;
 	uint64_t		 q_records;	/* records ever put in q */
 	int			 q_short;	/* q's last read left the kernel's empty */
-	struct outbuf		 evname;	/* the name of the event handed out */
 	struct scanned		*scanned;	/* entries reported by a scan */
 	size_t			 nscanned, scanned_cap;
 	size_t			*scanned_index;	/* hash slots: entry + 1 */
