@@ -2307,10 +2307,11 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
  * Keeps the tree in step with the directory events: new and moved-in
  * directories are watched, renames re-parent one entry, and directories
  * that left are unwatched. A rename is its MOVED_FROM and MOVED_TO with
- * the same cookie, which the kernel queues together.
+ * the same cookie, which the kernel queues together. told: the event was
+ * handed out (not a scan's repeat, not from a directory that left).
  */
 static void
-tree_follow(struct watcher *wt, const struct event *ev, int stale,
+tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
     event_fn fn, void *arg)
 {
 	struct watch_table *t = &wt->table;
@@ -2346,7 +2347,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale,
 			p = &wt->pending[wt->npending++];
 			p->watch = child;
 			p->cookie = ev->cookie;
-			p->from_told = stale == SCAN_NEW;
+			p->from_told = told;
 		}
 	} else if (ev->mask & IN_MOVED_TO) {
 		int i = pending_find(wt, ev->cookie);
@@ -2367,7 +2368,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale,
 			 * The move was told as a move in: what it holds is
 			 * told after it.
 			 */
-			if (!from_told && stale == SCAN_NEW)
+			if (!from_told && told)
 				tree_retell(wt, child, fn, arg);
 		} else if (stale != SCAN_BEFORE) {
 			/* A repeat of what a scan told is not told again. */
@@ -2417,7 +2418,7 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 		struct inotify_event ie;
 		struct event ev;
 		uint64_t place;
-		int stale;
+		int stale, told;
 
 		const char *name = wt->q + wt->q_head + sizeof(ie);
 
@@ -2432,11 +2433,11 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
 		stale = scanned_stale(wt, &ev, place);
-		if (!event_filtered(wt, &ev) && stale == SCAN_NEW &&
-		    !left_tree(wt, &ev) && fn(wt, &ev, arg) != 0)
+		told = stale == SCAN_NEW && !left_tree(wt, &ev);
+		if (told && !event_filtered(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return DRAIN_STOPPED;
 		if (wt->follow_tree)
-			tree_follow(wt, &ev, stale, fn, arg);
+			tree_follow(wt, &ev, stale, told, fn, arg);
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
 			pending_forget(wt, ev.watch);
 			scanned_kill(scanned_marker(wt, ev.watch));

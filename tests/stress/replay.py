@@ -53,9 +53,10 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   one it read), under the path it has once the directories above it
   were renamed; and the reads of a directory (OPEN, ACCESS,
   CLOSE_NOWRITE) may name it, or what is below it, by the path a
-  MOVED_FROM left, until that move's MOVED_TO comes, or by its new path
-  a few records before the MOVED_TO (the kernel queues the MOVED_TO once
-  the rename is done, and a read that raced it is queued first).
+  MOVED_FROM left, until that move's MOVED_TO comes and a few records
+  after, or by its new path a few records before the MOVED_TO (a read
+  that races a rename names the directory as it was when it began, and
+  is queued when it ends).
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
 * Q_OVERFLOW anywhere: events were lost, the round cannot be checked. It
   is counted as skipped, not failed.
@@ -508,6 +509,7 @@ class Model:
         self.pending = {}           # cookie -> (name, entry) detached
         self.deleted = set()        # paths deleted, as renames moved them
         self.pending_paths = {}     # cookie -> the path a MOVED_FROM left
+        self.left_paths = {}        # path a move left -> its MOVED_TO's index
         self.problems = []          # (record index, text)
         self.records = []           # all of them, to look ahead
 
@@ -553,6 +555,10 @@ class Model:
         if e <= READING and any((w + f + b'/').startswith(p + b'/')
                                 for p in self.pending_paths.values()):
             return
+        if e <= READING and any((w + f + b'/').startswith(p + b'/')
+                                for p, k in self.left_paths.items()
+                                if i - k <= RACE_RECORDS):
+            return
         if f == b'':
             if self.lookup_dir(dparts) is None:
                 self.problem(i, '%s on directory %s, which does not exist in the '
@@ -586,6 +592,8 @@ class Model:
             self.pending_paths[c] = w + f
         elif 'MOVED_TO' in e:
             left = self.pending_paths.pop(c, None)
+            if left is not None:
+                self.left_paths[left] = i
             if left is not None and isdir:
                 # What was deleted below the directory moves with it.
                 self.deleted = {w + f + d[len(left):]
