@@ -1107,6 +1107,15 @@ watch_asked(struct watcher *wt, const char *path)
 	return wd;
 }
 
+/* Which of our watches the directory open as fd is, or -1. */
+static int
+watch_of_fd(struct watcher *wt, int fd, const char *path)
+{
+	char buf[64];
+
+	return watch_asked(wt, fd_path(wt, buf, sizeof(buf), fd, path));
+}
+
 /* node_watch for the directory open as fd (its path is path). */
 static int
 node_watch_fd(struct watcher *wt, int idx, int fd, const char *path,
@@ -1720,13 +1729,13 @@ moved_over_listed(const struct watcher *wt, const struct event *ev)
 }
 
 /*
- * Whether a kernel event on a directory a scan just read only tells what
- * the scan told already (SCAN_TOLD), or happened before it looked
- * (SCAN_BEFORE): the watch is placed before the directory is read, so
- * until the queue is next read empty, its events may predate the
- * listing. An entry the scan reported is not created again; one it did
- * not see, and no event has made since, is not modified, moved or
- * deleted; a directory it did not see has no events at all.
+ * Whether a kernel event at place in the stream, on a directory a scan
+ * just read, only tells what the scan told already (SCAN_TOLD), or
+ * happened before it looked (SCAN_BEFORE). The watch is placed before
+ * the directory is read: what was queued before the listing is in it.
+ * An entry the scan reported is not created again; one it did not see,
+ * and no event has made since, is not modified, moved or deleted; a
+ * directory it did not see has no events at all.
  */
 static int
 scanned_stale(struct watcher *wt, const struct event *ev, uint64_t place)
@@ -1873,8 +1882,7 @@ node_adopt(struct watcher *wt, int fd, const char *path, int parent,
     const char *name)
 {
 	struct watch_table *t = &wt->table;
-	char buf[64];
-	int wd = watch_asked(wt, fd_path(wt, buf, sizeof(buf), fd, path));
+	int wd = watch_of_fd(wt, fd, path);
 	int ex = wd >= 0 ? hash_find(t, wd) : -1;
 
 	if (ex < 0 || t->w[ex].parent < 0 || t->w[ex].gone ||
@@ -1890,32 +1898,31 @@ static int scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 
 /*
  * Scans the subdirectory name of the directory fd, watched already as
- * node child. Returns CHILD_REPLACED if the name leads to another
- * directory now (one renamed over it): the node's is on its way out, and
- * no longer found by name.
+ * node child, and says so; *err gets what the scan answered. Says not if
+ * the name leads to another directory now (one renamed over it): the
+ * node's is on its way out, no longer found by name, and path is left
+ * as it was.
  */
-#define CHILD_REPLACED	(-1)
-
 static int
 scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
-    int child, event_fn fn, void *arg)
+    int child, int *err, event_fn fn, void *arg)
 {
-	char buf[64];
-	int err = 0, cfd = openat(fd, name, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC);
+	int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	int same;
 
-	outbuf_addc(path, '/');
 	if (cfd < 0)
-		return 0;
-	if (watch_asked(wt, fd_path(wt, buf, sizeof(buf), cfd, path->data)) ==
-	    wt->table.w[child].wd) {
-		err = scan_dir(wt, cfd, path, child, fn, arg);
+		return 1;	/* gone: its own event is queued */
+	outbuf_addc(path, '/');
+	same = watch_of_fd(wt, cfd, path->data) == wt->table.w[child].wd;
+	if (same) {
+		*err = scan_dir(wt, cfd, path, child, fn, arg);
 	} else {
 		wt->table.w[child].gone = 1;
-		err = CHILD_REPLACED;
+		path_cut(path, path->len - 1);
 	}
 	close(cfd);
-	return err;
+	return same;
 }
 
 /* Reads the directory fd the scan just watched; reports and descends. */
@@ -1965,13 +1972,14 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 		child = S_ISDIR(st.st_mode) ? node_child(&wt->table, idx, name) : -1;
 		scan_report(wt, idx, listing, name, &st, fn, arg);
 		outbuf_adds(path, name);
-		if (child >= 0 && (err = scan_child(wt, fd, name, path,
-		    child, fn, arg)) != CHILD_REPLACED) {
-			/* Watched already, as part of a directory adopted. */
-		} else if (S_ISDIR(st.st_mode) &&
-		    !excluded(wt, path->data, path->len)) {
-			if (path->data[path->len - 1] != '/')
-				outbuf_addc(path, '/');
+		/* Watched already, as part of a directory adopted, or new. */
+		if (child >= 0 && scan_child(wt, fd, name, path, child, &err,
+		    fn, arg)) {
+			path_cut(path, plen);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && !excluded(wt, path->data, path->len)) {
+			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, fd, name, path, child, fn, arg);
 			/* Gone since it was listed: its own event is queued. */
@@ -1982,8 +1990,6 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 				err = subdir_failed(wt, child, path->data, err);
 			}
 		}
-		if (err == CHILD_REPLACED)
-			err = 0;
 		path_cut(path, plen);
 	}
 	free(names.data);
@@ -2005,15 +2011,12 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 {
 	uint32_t mask = wt->mask & ~EVENT_READING;
 	int parent = wt->table.w[idx].parent;
-	char *own = xstrdup(wt->table.names + wt->table.w[idx].name);
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
-	int pfd, err, ex;
+	int pfd, err, ex = -1;
 
-	if (fd < 0) {
-		free(own);
+	if (fd < 0)
 		return errno;
-	}
 	err = node_watch_fd(wt, idx, fd, path->data, mask);
 	/*
 	 * Watched already: met by a scan, it moved here before this part
@@ -2021,15 +2024,19 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 	 * the path leads to another directory than the event's, one whose
 	 * rename is still in the queue: the caller waits for it.
 	 */
-	if (err == EEXIST && parent >= 0 && at != AT_FDCWD &&
-	    (ex = node_adopt(wt, fd, path->data, parent, own)) >= 0) {
+	if (err == EEXIST && parent >= 0 && at != AT_FDCWD) {
+		/* The move renames the node: its name goes from the arena. */
+		char *own = xstrdup(wt->table.names + wt->table.w[idx].name);
+
+		ex = node_adopt(wt, fd, path->data, parent, own);
+		free(own);
+	}
+	if (ex >= 0) {
 		idx = ex;
 		mask = wt->mask;	/* its mask is whole already */
-		err = scan_dir(wt, fd, path, idx, fn, arg);
-	} else if (err == 0) {
-		err = scan_dir(wt, fd, path, idx, fn, arg);
 	}
-	free(own);
+	if (ex >= 0 || err == 0)
+		err = scan_dir(wt, fd, path, idx, fn, arg);
 	if (err == 0 && mask != wt->mask && !wt->table.w[idx].freed &&
 	    (pfd = openat(fd, ".", O_PATH | O_CLOEXEC)) >= 0) {
 		close(fd);
@@ -2133,8 +2140,6 @@ tree_retell(struct watcher *wt, int idx, event_fn fn, void *arg)
 	const char *p = watch_path(wt, idx, &len);
 
 	outbuf_add(&path, p, len);
-	outbuf_addc(&path, '\0');
-	path.len--;
 	tree_rescan(wt, idx, &path, fn, arg);
 	free(path.data);
 }
@@ -2317,6 +2322,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 	struct watch_table *t = &wt->table;
 	char name[NAME_MAX + 1];
 	struct event copy;
+	size_t len;
 	int child;
 
 	if (ev->watch >= 0 && (ev->mask & IN_MOVE_SELF)) {
@@ -2327,12 +2333,12 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
 		return;
 	/* The kernel sends entry names; anything else is not followed. */
+	len = strlen(ev->name);
 	if (strchr(ev->name, '/') != NULL || strcmp(ev->name, ".") == 0 ||
-	    strcmp(ev->name, "..") == 0 || ev->name[0] == '\0' ||
-	    strlen(ev->name) > NAME_MAX)
+	    strcmp(ev->name, "..") == 0 || len == 0 || len > NAME_MAX)
 		return;
 	/* A scan may read more of the queue, which holds the name. */
-	memcpy(name, ev->name, strlen(ev->name) + 1);
+	memcpy(name, ev->name, len + 1);
 	copy = *ev;
 	copy.name = name;
 	ev = &copy;
@@ -2407,9 +2413,8 @@ left_tree(const struct watcher *wt, const struct event *ev)
 }
 
 /*
- * Hands out the events in buf, n bytes of the kernel's records. Each
- * goes to fn unless the filters drop it; the tree follows every event,
- * filtered or not. A record that does not fit ends the buffer.
+ * Hands out the records in the queue. Each goes to fn unless the filters
+ * drop it; the tree follows every event, filtered or not.
  */
 static int
 queue_decode(struct watcher *wt, event_fn fn, void *arg)
@@ -2417,10 +2422,9 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 	while (wt->q_len - wt->q_head >= sizeof(struct inotify_event)) {
 		struct inotify_event ie;
 		struct event ev;
+		const char *name = wt->q + wt->q_head + sizeof(ie);
 		uint64_t place;
 		int stale, told;
-
-		const char *name = wt->q + wt->q_head + sizeof(ie);
 
 		memcpy(&ie, wt->q + wt->q_head, sizeof(ie));
 		wt->q_head += sizeof(ie) + ie.len;

@@ -169,7 +169,7 @@ struct watch_table {
 struct pending_move {
 	uint32_t	 cookie;
 	int		 watch;
-	int		 from_told;	/* its MOVED_FROM was not a scan's repeat */
+	int		 from_told;	/* its MOVED_FROM was handed out */
 };
 
 /* An entry a scan of a new directory reported, with the events it made up. */
