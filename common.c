@@ -1,5 +1,22 @@
 /*
- * The parts inotifywait and inotifywatch share.
+ * The parts inotifywait and inotifywatch share, in this order:
+ *
+ *   diagnostics and memory	msg, die, xmalloc
+ *   event names		event_list_parse, event_mask_format
+ *   options and operands	options_next, path_list_build
+ *   output buffer		outbuf_add, outbuf_flush
+ *   time, signals, waiting	signals_catch, wait_events, the pacer
+ *   the watch table		struct watcher; the wd index, the tree
+ *				of names, watch_path
+ *   watching			watcher_new and watcher_free, node_watch,
+ *				the walk of a tree, watcher_add
+ *   the kernel's queue		queue_read, queue_fill
+ *   scans			the listings (scanned_*), scan_dir, walk_new
+ *   following the tree		tree_add_dir, tree_move, tree_follow
+ *   reading events		queue_decode, events_drain
+ *   the run			watches_establish, watcher_run
+ *
+ * The tools see the watcher only through common.h.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -10,6 +27,8 @@
 #include <malloc.h>
 #endif
 #include <poll.h>
+#include <regex.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,22 +43,10 @@
 
 #include "common.h"
 
-/* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
-#define MOVED_TO_WAIT_MS	2
-/* What scanned_stale finds an event to be. */
-enum { SCAN_NEW, SCAN_TOLD, SCAN_BEFORE };
+/* -------- Diagnostics and memory ------------------------------------ */
 
-/* tree_add_dir's moved_in: a MOVED_TO, and one that repeated a scan. */
-#define MOVED_IN	1
-#define MOVED_IN_TOLD	2
-/* How many times a new directory is tried while its parent's path is stale. */
-#define LATER_TRIES	8
-
-/* Room for at least one event with the longest name, and many more. */
-#define EVENT_BUF_SIZE	((size_t)64 * 1024)
-
-static int use_syslog;		/* errors go to syslog */
-static int notes_to_syslog;	/* notes go to syslog */
+static int use_syslog;      /* errors go to syslog */
+static int notes_to_syslog; /* notes go to syslog */
 
 /* With errors_too unset, errors stay on stderr: -d before it detaches. */
 void
@@ -120,14 +127,16 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(len), s, len);
 }
 
+/* -------- Event names ----------------------------------------------- */
+
 /*
  * Event names, in the order a mask is printed. CLOSE and MOVE are only
  * accepted on input; CLOSE is also printed after either close bit, as
  * the reference does.
  */
 static const struct {
-	const char	*name;
-	uint32_t	 mask;
+	const char *name;
+	uint32_t mask;
 } event_names[] = {
 	{ "ACCESS", IN_ACCESS },
 	{ "MODIFY", IN_MODIFY },
@@ -150,28 +159,28 @@ static const struct {
 	{ "MOVE", IN_MOVE },
 	{ "ALL_EVENTS", IN_ALL_EVENTS },
 };
-#define N_PRINTED	18	/* the entries above MOVE are printed */
+#define N_PRINTED 18 /* the entries above MOVE are printed */
 
 /*
  * The events part of both tools' --help: one TAB before each name, which
  * bash-completion reads.
  */
 const char help_events[] =
-"\taccess\t\tcontents read\n"
-"\tmodify\t\tcontents written\n"
-"\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
-"\tclose_write\tclosed after being open for writing\n"
-"\tclose_nowrite\tclosed after being open read-only\n"
-"\tclose\t\tclosed, either way\n"
-"\topen\t\topened\n"
-"\tmoved_to\tmoved into a watched directory\n"
-"\tmoved_from\tmoved out of a watched directory\n"
-"\tmove\t\tmoved into or out of a watched directory\n"
-"\tmove_self\ta watched file or directory was moved\n"
-"\tcreate\t\tcreated in a watched directory\n"
-"\tdelete\t\tdeleted from a watched directory\n"
-"\tdelete_self\ta watched file or directory was deleted\n"
-"\tunmount\t\tthe file system holding it was unmounted\n";
+    "\taccess\t\tcontents read\n"
+    "\tmodify\t\tcontents written\n"
+    "\tattrib\t\tmetadata changed (permissions, times, links, ...)\n"
+    "\tclose_write\tclosed after being open for writing\n"
+    "\tclose_nowrite\tclosed after being open read-only\n"
+    "\tclose\t\tclosed, either way\n"
+    "\topen\t\topened\n"
+    "\tmoved_to\tmoved into a watched directory\n"
+    "\tmoved_from\tmoved out of a watched directory\n"
+    "\tmove\t\tmoved into or out of a watched directory\n"
+    "\tmove_self\ta watched file or directory was moved\n"
+    "\tcreate\t\tcreated in a watched directory\n"
+    "\tdelete\t\tdeleted from a watched directory\n"
+    "\tdelete_self\ta watched file or directory was deleted\n"
+    "\tunmount\t\tthe file system holding it was unmounted\n";
 
 /*
  * Parses a comma-separated list of event names, any case. Empty names
@@ -188,8 +197,9 @@ event_list_parse(const char *list, uint32_t *mask)
 		size_t len = strcspn(p, ",");
 		size_t i;
 
-		for (i = 0; len > 0 && i < sizeof(event_names) /
-		    sizeof(event_names[0]); i++)
+		for (i = 0; len > 0 &&
+		     i < sizeof(event_names) / sizeof(event_names[0]);
+		     i++)
 			if (strlen(event_names[i].name) == len &&
 			    strncasecmp(p, event_names[i].name, len) == 0)
 				break;
@@ -229,6 +239,8 @@ event_mask_format(uint32_t mask, char sep, char *buf)
 	return len;
 }
 
+/* -------- Options and operands -------------------------------------- */
+
 /*
  * -t: a whole number of seconds. The texts are the reference's; unlike
  * it, a negative value is refused rather than wrapped to 136 years.
@@ -246,15 +258,17 @@ timeout_parse(const char *arg, unsigned long *seconds)
 	v = strtol(arg, &end, 10);
 	if (errno != 0)
 		die("Something went wrong with the timeout value you "
-		    "provided.\n%s", strerror(errno));
+		    "provided.\n%s",
+		    strerror(errno));
 	if (*end != '\0' || v < 0)
 		die("'%s' is not a valid timeout value.\n"
-		    "Please specify a long int value.", arg);
+		    "Please specify a long int value.",
+		    arg);
 	*seconds = (unsigned long)v;
 }
 
 /* Handles an option both tools share; returns 0 if c is not one. */
-int
+static int
 common_opt(struct common_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -263,7 +277,8 @@ common_opt(struct common_opts *o, int c, const char *arg)
 
 		if (event_list_parse(arg, &mask) < 0)
 			die("'%s' is not a valid event!  Run with the "
-			    "'--help' option to see a list of events.", arg);
+			    "'--help' option to see a list of events.",
+			    arg);
 		o->events |= mask;
 		break;
 	}
@@ -320,6 +335,46 @@ common_opts_check(const struct common_opts *o)
 		die("--include and --includei cannot both be specified.");
 	if (o->exclude != NULL && o->include != NULL)
 		die("include and exclude regexp cannot both be specified.");
+}
+
+/* Prints out and exits: 0, or 1 if it could not be written. */
+static void
+exit_printed(const char *out, const char *more)
+{
+	fputs(out, stdout);
+	fputs(more, stdout);
+	exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
+}
+
+int
+options_next(const struct tool *t, int argc, char **argv, struct common_opts *o)
+{
+	char version[64];
+	int c;
+
+	while (!o->bad &&
+	    (c = getopt_long(argc, argv, t->short_opts, t->long_opts, NULL)) !=
+		-1) {
+		if (common_opt(o, c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			exit_printed(t->help, help_events);
+			break;
+		case OPT_VERSION:
+			snprintf(version, sizeof(version), "%s %s\n", t->name,
+			    VERSION);
+			exit_printed(version, "");
+			break;
+		case '?':
+		case ':':
+			o->bad = 1;
+			break;
+		default:
+			return c;
+		}
+	}
+	return -1;
 }
 
 static void
@@ -398,6 +453,8 @@ path_list_free(struct path_list *pl)
 	memset(pl, 0, sizeof(*pl));
 }
 
+/* -------- Output buffer --------------------------------------------- */
+
 void
 outbuf_reserve(struct outbuf *ob, size_t extra)
 {
@@ -438,7 +495,7 @@ outbuf_adds(struct outbuf *ob, const char *s)
 }
 
 /* Cuts a path being built back to the length it had. */
-void
+static void
 path_cut(struct outbuf *path, size_t len)
 {
 	path->len = len;
@@ -458,7 +515,8 @@ outbuf_flush(struct outbuf *ob, int fd)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd, .events = POLLOUT };
+				struct pollfd p = { .fd = fd,
+					.events = POLLOUT };
 
 				poll(&p, 1, -1);
 				continue;
@@ -471,17 +529,26 @@ outbuf_flush(struct outbuf *ob, int fd)
 	return 0;
 }
 
-long long
-now_ms(void)
+/* -------- Time, signals, waiting ------------------------------------ */
+
+/* Time on the monotonic clock. Deadlines are in milliseconds, -1: none. */
+static long long
+now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long
+now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 /* The poll(2) timeout for a deadline; -1 when there is none. */
-int
+static int
 poll_timeout(long long deadline)
 {
 	long long left;
@@ -494,7 +561,9 @@ poll_timeout(long long deadline)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
-volatile sig_atomic_t signal_stop, signal_dump;
+static volatile sig_atomic_t signal_stop; /* the signal that ends us, or 0 */
+static volatile sig_atomic_t signal_dump; /* SIGUSR1 came */
+static sigset_t wait_mask;                /* the signal mask while waiting */
 
 static void
 on_signal(int sig)
@@ -511,11 +580,11 @@ on_signal(int sig)
  * that does not otherwise catch it.
  */
 void
-signals_catch(sigset_t *wait_mask, int flags)
+signals_catch(int flags)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
-	size_t i, n = sizeof(sigs) / sizeof(sigs[0]) -
-	    (flags & SIGNALS_USR1 ? 0 : 1);
+	size_t i,
+	    n = sizeof(sigs) / sizeof(sigs[0]) - (flags & SIGNALS_USR1 ? 0 : 1);
 	int keep_ignored = flags & SIGNALS_KEEP_IGNORED;
 	struct sigaction sa, old;
 	sigset_t block;
@@ -531,9 +600,9 @@ signals_catch(sigset_t *wait_mask, int flags)
 		sigaction(sigs[i], &sa, NULL);
 		sigaddset(&block, sigs[i]);
 	}
-	sigprocmask(SIG_BLOCK, &block, wait_mask);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	for (i = 0; i < n; i++)
-		sigdelset(wait_mask, sigs[i]);
+		sigdelset(&wait_mask, sigs[i]);
 }
 
 /* Ends the program as the signal that stopped it would have. */
@@ -552,13 +621,12 @@ signal_exit(void)
 }
 
 /* poll(2) until the deadline, letting the caught signals in meanwhile. */
-int
-wait_events(struct pollfd *pfd, int n, long long deadline,
-    const sigset_t *wait_mask)
+static int
+wait_events(struct pollfd *pfd, int n, long long deadline)
 {
 	int ms = poll_timeout(deadline);
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	int r = ppoll(pfd, (nfds_t)n, ms < 0 ? NULL : &ts, wait_mask);
+	int r = ppoll(pfd, (nfds_t)n, ms < 0 ? NULL : &ts, &wait_mask);
 
 	if (r < 0 && errno != EINTR)
 		die("Couldn't wait for events: %s", strerror(errno));
@@ -573,21 +641,25 @@ wait_events(struct pollfd *pfd, int n, long long deadline,
  * while it holds more than four times that, it halves. Nothing read after
  * the longest pause ends the stream.
  */
-#define STREAM_GAP_NS	1000000LL
-#define STREAM_BATCH	((size_t)128)
-#define PAUSE_MIN_NS	100000LL
-#define PAUSE_MAX_NS	10000000LL
+#define STREAM_GAP_NS 1000000LL
+#define STREAM_BATCH  ((size_t)128)
+#define PAUSE_MIN_NS  100000LL
+#define PAUSE_MAX_NS  10000000LL
 
-static long long
-now_ns(void)
-{
-	struct timespec ts;
+/*
+ * While events stream in, a wake-up for each costs more than the events
+ * themselves: the wait before the next read becomes a pause in which the
+ * queue does not wake us, so that one wake-up takes many events. The
+ * pause grows with the stream, to 10 ms at most; an event that comes alone,
+ * or alone answers the last line written, is read at once.
+ */
+struct pacer {
+	long long pause_ns; /* the next wait's pause; 0: no stream */
+	long long last_ns;  /* when the last read was */
+	size_t seen;        /* the reader's record count then */
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-void
+static void
 pacer_init(struct pacer *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -596,7 +668,7 @@ pacer_init(struct pacer *p)
 }
 
 /* Called after each read of the queue with the reader's record count. */
-void
+static void
 pacer_after_read(struct pacer *p, size_t records)
 {
 	long long t = now_ns();
@@ -608,8 +680,8 @@ pacer_after_read(struct pacer *p, size_t records)
 	} else if (got == 0 && p->pause_ns >= PAUSE_MAX_NS)
 		p->pause_ns = 0;
 	else if (got < STREAM_BATCH)
-		p->pause_ns = p->pause_ns < PAUSE_MAX_NS / 2 ?
-		    2 * p->pause_ns : PAUSE_MAX_NS;
+		p->pause_ns = p->pause_ns < PAUSE_MAX_NS / 2 ? 2 * p->pause_ns :
+							       PAUSE_MAX_NS;
 	else if (got > 4 * STREAM_BATCH && p->pause_ns > PAUSE_MIN_NS)
 		p->pause_ns /= 2;
 	p->last_ns = t;
@@ -621,9 +693,8 @@ pacer_after_read(struct pacer *p, size_t records)
  * No descriptor is polled: one merely in the poll set would still wake us
  * for each event.
  */
-void
-wait_pause(const struct pacer *p, long long deadline,
-    const sigset_t *wait_mask)
+static void
+wait_pause(const struct pacer *p, long long deadline)
 {
 	long long ns = p->pause_ns;
 	int ms = poll_timeout(deadline);
@@ -633,85 +704,118 @@ wait_pause(const struct pacer *p, long long deadline,
 		ns = (long long)ms * 1000000LL;
 	ts.tv_sec = ns / 1000000000LL;
 	ts.tv_nsec = ns % 1000000000LL;
-	if (ppoll(NULL, 0, &ts, wait_mask) < 0 && errno != EINTR)
+	if (ppoll(NULL, 0, &ts, &wait_mask) < 0 && errno != EINTR)
 		die("Couldn't wait between reads: %s", strerror(errno));
 }
 
-/* The watch limit in force: the smaller of the system's and the namespace's. */
-static long
-watch_limit(void)
-{
-	static const char *const files[] = {
-		"/proc/sys/fs/inotify/max_user_watches",
-		"/proc/sys/user/max_inotify_watches",
-	};
-	long limit = -1;
-	size_t i;
-
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		FILE *fp = fopen(files[i], "r");
-		long v;
-
-		if (fp == NULL)
-			continue;
-		if (fscanf(fp, "%ld", &v) == 1 && (limit < 0 || v < limit))
-			limit = v;
-		fclose(fp);
-	}
-	return limit;
-}
-
-static int subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
-    dev_t leaf_dev);
-
-/* How many directories there are in the tree at path, itself included. */
-static size_t
-dirs_count(struct outbuf *path)
-{
-	struct outbuf names = { 0 };
-	size_t off, n = 1;
-
-	if (subdirs_read(path->data, &names, 0, 0) != 0)
-		return n;
-	for (off = 0; off < names.len; off += strlen(names.data + off) + 1) {
-		size_t plen = path->len;
-
-		off++;		/* the leaf flag */
-		outbuf_addc(path, '/');
-		outbuf_adds(path, names.data + off);
-		n += dirs_count(path);
-		path_cut(path, plen);
-	}
-	free(names.data);
-	return n;
-}
+/* -------- The watch table ------------------------------------------- */
 
 /*
- * The reference's two lines, then what the user needs to act: the limit,
- * what this run wanted, and the setting that raises it.
+ * Events the recursive bookkeeping needs to see. A rename queues the
+ * moved directory's MOVE_SELF after its MOVED_TO: a MOVE_SELF that comes
+ * while its MOVED_FROM waits says that the directory left the tree.
  */
-void
-err_watch_limit(const char *path, const struct path_list *pl, int recursive)
-{
-	long limit = watch_limit();
-	size_t i, wanted = 0;
+#define EVENT_TREE (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF)
+/* What a watch reports of itself, even once it left the tree. */
+#define EVENT_SELF (IN_DELETE_SELF | IN_IGNORED | IN_UNMOUNT)
 
-	msg("Failed to watch %s; upper limit on inotify watches reached!",
-	    path);
-	msg("Please increase the amount of inotify watches allowed per user "
-	    "via `/proc/sys/fs/inotify/max_user_watches'.");
-	for (i = 0; i < pl->npaths; i++) {
-		struct outbuf p = { 0 };
+/*
+ * One watch. It knows its parent and its own name, so its path is
+ * derived when it is printed and a rename touches one entry. A top-level
+ * watch holds the whole name it was given.
+ */
+struct watch {
+	int wd;     /* the kernel's, -1 before it gave one */
+	int parent; /* index, -1 at the top */
+	int first_child, next_sibling;
+	unsigned int name : 29; /* offset in the table's names */
+	unsigned int held : 1;  /* the kernel holds it: wd is live */
+	unsigned int
+	    gone : 1; /* deleted or moved away: no longer found by name */
+	unsigned int freed : 1; /* the slot is free */
+};
 
-		outbuf_adds(&p, pl->paths[i]);
-		wanted += recursive ? dirs_count(&p) : 1;
-		free(p.data);
-	}
-	msg("The limit is %ld watches per user (watches of other programs "
-	    "count too); this needs %zu. Raise it with: sysctl "
-	    "fs.inotify.max_user_watches=%ld", limit, wanted,
-	    (limit + (long)wanted + 1023) / 1024 * 1024 * 2);
-}
+/* The names arena's size limit: offsets have 29 bits. */
+#define NAMES_MAX ((size_t)1 << 29)
+
+/*
+ * The names live in one arena, so a watch costs its struct, its name and
+ * its share of the wd index; the arena is compacted when half of it is
+ * names of freed watches. A pointer into it lasts until the next node.
+ */
+struct watch_table {
+	struct watch *w;
+	size_t n, cap;
+	int *free_slots;
+	size_t nfree;
+	int *hash; /* wd -> index + 1; 0 = empty slot */
+	size_t hash_cap, hash_used;
+	size_t live; /* watches the kernel holds for us */
+	char *names;
+	size_t names_len, names_cap, names_waste;
+};
+
+/* Renames that may be under way at once (two processes' interleave). */
+#define PENDING_MAX 32
+
+/* A directory that moved away from under a watch, awaiting its MOVED_TO. */
+struct pending_move {
+	uint32_t cookie;
+	int watch;
+	int from_told; /* its MOVED_FROM was handed out */
+};
+
+/* An entry a scan of a new directory reported, with the events it made up. */
+struct scanned {
+	int watch;        /* -1 once it no longer counts */
+	uint32_t listing; /* which listing of the watch */
+	/* A marker's: records read before and after its listing was read. */
+	uint64_t before, after;
+	uint32_t mask;
+	uint32_t hash;
+	char *name;
+};
+
+/* A new directory put off until the renames before it are read. */
+struct later {
+	int parent, parent_wd;
+	int tries;
+	int moved_in; /* maybe over a directory of that name */
+	int named_wd; /* the watch that had the name, or -1 */
+	char *name;
+};
+
+struct watcher {
+	int fd;           /* the inotify descriptor */
+	uint32_t mask;    /* what each watch asks the kernel for */
+	int recursive;    /* operands with all below them */
+	int follow_tree;  /* watch new dirs, track renames */
+	int keep_dropped; /* keep dropped watches: their counts matter */
+	struct watch_table table;
+	char **excludes;
+	size_t nexcludes;
+	regex_t regex;
+	int have_regex, regex_keeps;
+	struct outbuf scratch;                    /* derived paths */
+	struct pending_move pending[PENDING_MAX]; /* renames under way */
+	size_t npending;
+	char *q; /* records read, not yet handed out */
+	size_t q_head, q_len, q_cap;
+	uint64_t q_records;      /* records ever put in q */
+	int q_short;             /* q's last read left the kernel's empty */
+	struct scanned *scanned; /* entries reported by a scan */
+	size_t nscanned, scanned_cap;
+	size_t *scanned_index; /* hash slots: entry + 1 */
+	size_t scanned_slots;
+	uint32_t listings; /* listings begun so far */
+	size_t scans;      /* new directories scanned so far */
+	size_t records;    /* kernel records read so far */
+	uint64_t *aliases; /* other names of watched dirs */
+	size_t naliases;
+	int proc_ok;         /* /proc/self/fd leads to open files */
+	struct later *later; /* new directories put off */
+	size_t nlater;
+};
 
 /* The wd index: open addressing with linear probing. */
 
@@ -729,7 +833,7 @@ hash_find(const struct watch_table *t, int wd)
 	if (t->hash_cap == 0)
 		return -1;
 	for (i = hash_slot(t, wd); t->hash[i] != 0;
-	    i = (i + 1) & (t->hash_cap - 1))
+	     i = (i + 1) & (t->hash_cap - 1))
 		if (t->w[t->hash[i] - 1].wd == wd)
 			return t->hash[i] - 1;
 	return -1;
@@ -742,7 +846,7 @@ hash_place(struct watch_table *t, int idx)
 	size_t i;
 
 	for (i = hash_slot(t, t->w[idx].wd); t->hash[i] != 0;
-	    i = (i + 1) & (t->hash_cap - 1))
+	     i = (i + 1) & (t->hash_cap - 1))
 		;
 	t->hash[i] = idx + 1;
 	t->hash_used++;
@@ -782,7 +886,7 @@ hash_remove(struct watch_table *t, int wd)
 	if (t->hash_cap == 0)
 		return;
 	for (i = hash_slot(t, wd); t->hash[i] != 0;
-	    i = (i + 1) & (t->hash_cap - 1))
+	     i = (i + 1) & (t->hash_cap - 1))
 		if (t->w[t->hash[i] - 1].wd == wd)
 			break;
 	if (t->hash[i] == 0)
@@ -790,9 +894,10 @@ hash_remove(struct watch_table *t, int wd)
 	t->hash[i] = 0;
 	t->hash_used--;
 	for (j = (i + 1) & (t->hash_cap - 1); t->hash[j] != 0;
-	    j = (j + 1) & (t->hash_cap - 1)) {
+	     j = (j + 1) & (t->hash_cap - 1)) {
 		k = hash_slot(t, t->w[t->hash[j] - 1].wd);
-		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
 			t->hash[i] = t->hash[j];
 			t->hash[j] = 0;
 			i = j;
@@ -878,7 +983,7 @@ node_unlink(struct watch_table *t, int idx)
 	if (parent < 0)
 		return;
 	for (link = &t->w[parent].first_child; *link != idx;
-	    link = &t->w[*link].next_sibling)
+	     link = &t->w[*link].next_sibling)
 		;
 	*link = t->w[idx].next_sibling;
 	t->w[idx].parent = -1;
@@ -907,7 +1012,7 @@ node_release(struct watcher *wt, int idx)
 		if (t->nfree == t->n || (t->nfree & (t->nfree - 1)) == 0)
 			t->free_slots = xrealloc(t->free_slots,
 			    (t->nfree ? t->nfree * 2 : 16) *
-			    sizeof(*t->free_slots));
+				sizeof(*t->free_slots));
 		t->free_slots[t->nfree++] = idx;
 		idx = parent;
 	}
@@ -961,6 +1066,11 @@ path_append(struct watcher *wt, int idx)
 const char *
 watch_path(struct watcher *wt, int idx, size_t *len)
 {
+	if (wt == NULL) {
+		if (len != NULL)
+			*len = 0;
+		return "";
+	}
 	wt->scratch.len = 0;
 	outbuf_reserve(&wt->scratch, 256);
 	wt->scratch.data[0] = '\0';
@@ -972,9 +1082,16 @@ watch_path(struct watcher *wt, int idx, size_t *len)
 }
 
 size_t
-watcher_table_size(const struct watcher *wt)
+watcher_slots(const struct watcher *wt)
 {
 	return wt->table.n;
+}
+
+/* Watches the kernel gave a descriptor come in the order it gave them. */
+int
+watch_rank(const struct watcher *wt, int idx)
+{
+	return wt->table.w[idx].wd;
 }
 
 static int
@@ -992,7 +1109,8 @@ watcher_names(struct watcher *wt)
 	size_t i, distinct = 0;
 
 	if (wt->naliases > 0)
-		qsort(wt->aliases, wt->naliases, sizeof(*wt->aliases), hash_cmp);
+		qsort(wt->aliases, wt->naliases, sizeof(*wt->aliases),
+		    hash_cmp);
 	for (i = 0; i < wt->naliases; i++)
 		if (i == 0 || wt->aliases[i] != wt->aliases[i - 1])
 			distinct++;
@@ -1019,9 +1137,99 @@ alias_note(struct watcher *wt, int known, int idx)
 	for (i = 0; i < len; i++)
 		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
 	if ((wt->naliases & (wt->naliases - 1)) == 0)
-		wt->aliases = xrealloc(wt->aliases, (wt->naliases ?
-		    wt->naliases * 2 : 16) * sizeof(*wt->aliases));
+		wt->aliases = xrealloc(wt->aliases,
+		    (wt->naliases ? wt->naliases * 2 : 16) *
+			sizeof(*wt->aliases));
 	wt->aliases[wt->naliases++] = h;
+}
+
+/* -------- Watching -------------------------------------------------- */
+
+void
+watch_settings_init(struct watch_settings *ws, const struct common_opts *o)
+{
+	memset(ws, 0, sizeof(*ws));
+	ws->events = o->events;
+	ws->recursive = o->recursive;
+	ws->no_dereference = o->no_dereference;
+	ws->regex = o->exclude ? o->exclude : o->include;
+	ws->regex_keeps = o->include != NULL;
+	ws->regex_icase = o->exclude ? o->exclude_icase : o->include_icase;
+}
+
+struct watcher *
+watcher_new(const struct watch_settings *ws)
+{
+	struct watcher *wt = xmalloc(sizeof(*wt));
+
+	memset(wt, 0, sizeof(*wt));
+	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (wt->fd < 0) {
+		int e = errno;
+
+		msg("Couldn't initialize inotify: %s", strerror(e));
+		if (e == EMFILE)
+			msg("Try increasing the value of "
+			    "/proc/sys/fs/inotify/max_user_instances");
+		exit(EXIT_ERROR);
+	}
+	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
+	wt->mask = ws->events ? ws->events : IN_ALL_EVENTS;
+	if (ws->no_dereference)
+		wt->mask |= IN_DONT_FOLLOW;
+	wt->recursive = ws->recursive;
+	wt->follow_tree = ws->follow_tree;
+	if (wt->follow_tree)
+		wt->mask |= EVENT_TREE;
+	wt->keep_dropped = ws->keep_dropped;
+	if (ws->regex != NULL) {
+		if (regcomp(&wt->regex, ws->regex,
+			REG_EXTENDED | REG_NOSUB |
+			    (ws->regex_icase ? REG_ICASE : 0)) != 0)
+			die("Error in `%s' regular expression.",
+			    ws->regex_keeps ? "include" : "exclude");
+		wt->have_regex = 1;
+		wt->regex_keeps = ws->regex_keeps;
+	}
+	return wt;
+}
+
+/* --exclude and --include look at the watch's path followed by the name. */
+static int
+event_filtered(struct watcher *wt, const struct event *ev)
+{
+	int match;
+
+	if (!wt->have_regex)
+		return 0;
+	watch_path(wt, ev->watch, NULL);
+	outbuf_adds(&wt->scratch, ev->name);
+	match = regexec(&wt->regex, wt->scratch.data, 0, NULL, 0) == 0;
+	return wt->regex_keeps ? !match : match;
+}
+
+static void scanned_clear(struct watcher *wt);
+
+void
+watcher_free(struct watcher *wt)
+{
+	close(wt->fd);
+	free(wt->table.names);
+	free(wt->table.w);
+	free(wt->table.free_slots);
+	free(wt->table.hash);
+	if (wt->have_regex)
+		regfree(&wt->regex);
+	free(wt->scratch.data);
+	free(wt->q);
+	scanned_clear(wt);
+	free(wt->scanned);
+	free(wt->scanned_index);
+	free(wt->aliases);
+	while (wt->nlater > 0)
+		free(wt->later[--wt->nlater].name);
+	free(wt->later);
+	free(wt);
 }
 
 /*
@@ -1045,7 +1253,7 @@ node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
 	} else {
 		wd = inotify_add_watch(wt->fd, path, mask | mask_create);
 		if (wd < 0 && errno == EINVAL && mask_create != 0) {
-			mask_create = 0;	/* an older kernel */
+			mask_create = 0; /* an older kernel */
 			wd = inotify_add_watch(wt->fd, path, mask);
 		}
 	}
@@ -1132,8 +1340,9 @@ static void
 node_remask(struct watcher *wt, int idx, int fd)
 {
 	char buf[64];
-	int wd = inotify_add_watch(wt->fd, fd_path(wt, buf, sizeof(buf), fd,
-	    watch_path(wt, idx, NULL)), fd_watch_mask(wt, wt->mask));
+	int wd = inotify_add_watch(wt->fd,
+	    fd_path(wt, buf, sizeof(buf), fd, watch_path(wt, idx, NULL)),
+	    fd_watch_mask(wt, wt->mask));
 
 	/* Renamed meanwhile (no /proc), and the path leads elsewhere. */
 	if (wd >= 0 && wd != wt->table.w[idx].wd &&
@@ -1177,9 +1386,9 @@ links_count_subdirs(const char *path)
 	if (statfs(path, &sf) < 0)
 		return 0;
 	switch ((unsigned long)sf.f_type) {
-	case 0xEF53:		/* ext2, ext3, ext4 */
-	case 0x58465342:	/* xfs */
-	case 0x01021994:	/* tmpfs */
+	case 0xEF53:     /* ext2, ext3, ext4 */
+	case 0x58465342: /* xfs */
+	case 0x01021994: /* tmpfs */
 		return 1;
 	}
 	return 0;
@@ -1207,8 +1416,8 @@ subdirs_batch(int fd, struct outbuf *names, int leaf_ok, dev_t leaf_dev)
 		struct stat st;
 
 		off += de->d_reclen;
-		if (name[0] == '.' && (name[1] == '\0' ||
-		    (name[1] == '.' && name[2] == '\0')))
+		if (name[0] == '.' &&
+		    (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 			continue;
 		if (type == DT_UNKNOWN || (type == DT_DIR && leaf_ok)) {
 			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -1245,6 +1454,79 @@ subdirs_read(const char *path, struct outbuf *names, int leaf_ok,
 	return err;
 }
 
+/* The watch limit in force: the smaller of the system's and the namespace's. */
+static long
+watch_limit(void)
+{
+	static const char *const files[] = {
+		"/proc/sys/fs/inotify/max_user_watches",
+		"/proc/sys/user/max_inotify_watches",
+	};
+	long limit = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *fp = fopen(files[i], "r");
+		long v;
+
+		if (fp == NULL)
+			continue;
+		if (fscanf(fp, "%ld", &v) == 1 && (limit < 0 || v < limit))
+			limit = v;
+		fclose(fp);
+	}
+	return limit;
+}
+
+/* How many directories there are in the tree at path, itself included. */
+static size_t
+dirs_count(struct outbuf *path)
+{
+	struct outbuf names = { 0 };
+	size_t off, n = 1;
+
+	if (subdirs_read(path->data, &names, 0, 0) != 0)
+		return n;
+	for (off = 0; off < names.len; off += strlen(names.data + off) + 1) {
+		size_t plen = path->len;
+
+		off++; /* the leaf flag */
+		outbuf_addc(path, '/');
+		outbuf_adds(path, names.data + off);
+		n += dirs_count(path);
+		path_cut(path, plen);
+	}
+	free(names.data);
+	return n;
+}
+
+/*
+ * The reference's two lines, then what the user needs to act: the limit,
+ * what this run wanted, and the setting that raises it.
+ */
+static void
+err_watch_limit(const char *path, const struct path_list *pl, int recursive)
+{
+	long limit = watch_limit();
+	size_t i, wanted = 0;
+
+	msg("Failed to watch %s; upper limit on inotify watches reached!",
+	    path);
+	msg("Please increase the amount of inotify watches allowed per user "
+	    "via `/proc/sys/fs/inotify/max_user_watches'.");
+	for (i = 0; i < pl->npaths; i++) {
+		struct outbuf p = { 0 };
+
+		outbuf_adds(&p, pl->paths[i]);
+		wanted += recursive ? dirs_count(&p) : 1;
+		free(p.data);
+	}
+	msg("The limit is %ld watches per user (watches of other programs "
+	    "count too); this needs %zu. Raise it with: sysctl "
+	    "fs.inotify.max_user_watches=%ld",
+	    limit, wanted, (limit + (long)wanted + 1023) / 1024 * 1024 * 2);
+}
+
 /* Reads a directory through, for the events that makes, and no more. */
 static void
 dir_read(const char *path)
@@ -1273,9 +1555,9 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
 
 /* The walk of one operand's tree: what holds for all of it. */
 struct walk {
-	int	 leaf_ok;	/* link counts tell leaves on leaf_dev */
-	dev_t	 leaf_dev;
-	int	 depth;		/* directories held open above this one */
+	int leaf_ok; /* link counts tell leaves on leaf_dev */
+	dev_t leaf_dev;
+	int depth; /* directories held open above this one */
 };
 
 /*
@@ -1284,21 +1566,21 @@ struct walk {
  * them already, their events come in the reference's order. Deeper, the
  * names are read first, so that a deep tree holds few descriptors.
  */
-#define WALK_OPEN_DEPTH	64
+#define WALK_OPEN_DEPTH 64
 
 static int walk(struct watcher *wt, struct walk *wk, struct outbuf *path,
     int idx, int leaf);
 
 /* Watches each subdirectory in names, with all below it. */
 static int
-walk_subdirs(struct watcher *wt, struct walk *wk, struct outbuf *path,
-    int idx, const struct outbuf *names)
+walk_subdirs(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
+    const struct outbuf *names)
 {
 	size_t off, plen = path->len;
 	int err = 0;
 
 	for (off = 0; err == 0 && off < names->len;
-	    off += strlen(names->data + off) + 1) {
+	     off += strlen(names->data + off) + 1) {
 		int child_leaf = names->data[off++] == 'L';
 		const char *name = names->data + off;
 		int child;
@@ -1345,7 +1627,7 @@ walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
 			break;
 		if (wk->depth >= WALK_OPEN_DEPTH) {
 			while ((n = subdirs_batch(fd, &names, wk->leaf_ok,
-			    wk->leaf_dev)) > 0)
+				    wk->leaf_dev)) > 0)
 				;
 			close(fd);
 			fd = -1;
@@ -1377,7 +1659,7 @@ walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
  * Returns 0 or an errno.
  */
 int
-watcher_add(struct watcher *wt, const char *path, int recursive)
+watcher_add(struct watcher *wt, const char *path)
 {
 	struct outbuf name = { 0 };
 	struct stat st;
@@ -1385,7 +1667,7 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 	int idx, err;
 
 	outbuf_adds(&name, path);
-	if (recursive) {
+	if (wt->recursive) {
 		struct walk wk = { 0 };
 
 		if (path[len - 1] != '/')
@@ -1415,58 +1697,10 @@ watcher_add(struct watcher *wt, const char *path, int recursive)
 	return err == EEXIST ? 0 : err;
 }
 
-void
-watcher_init(struct watcher *wt, const struct common_opts *o)
-{
-	memset(wt, 0, sizeof(*wt));
-	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (wt->fd < 0) {
-		int e = errno;
+/* -------- The kernel's queue ---------------------------------------- */
 
-		msg("Couldn't initialize inotify: %s", strerror(e));
-		if (e == EMFILE)
-			msg("Try increasing the value of "
-			    "/proc/sys/fs/inotify/max_user_instances");
-		exit(EXIT_ERROR);
-	}
-	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
-	wt->mask = o->events ? o->events : IN_ALL_EVENTS;
-	if (o->no_dereference)
-		wt->mask |= IN_DONT_FOLLOW;
-	if (o->exclude != NULL || o->include != NULL) {
-		int icase = o->exclude ? o->exclude_icase : o->include_icase;
-
-		if (regcomp(&wt->regex, o->exclude ? o->exclude : o->include,
-		    REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0)
-			die("Error in `%s' regular expression.",
-			    o->exclude ? "exclude" : "include");
-		wt->have_regex = 1;
-		wt->regex_include = o->include != NULL;
-	}
-}
-
-/* --exclude and --include look at the watch's path followed by the name. */
-static int
-event_filtered(struct watcher *wt, const struct event *ev)
-{
-	int match;
-
-	if (!wt->have_regex)
-		return 0;
-	watch_path(wt, ev->watch, NULL);
-	outbuf_adds(&wt->scratch, ev->name);
-	match = regexec(&wt->regex, wt->scratch.data, 0, NULL, 0) == 0;
-	return wt->regex_include ? !match : match;
-}
-
-/*
- * Scanning a new directory. Its watch is placed before it is read, so
- * nothing created afterwards is missed, and what was already there is
- * reported as the events that made it. While the scan reads the tree its
- * watches leave out the events that reading itself makes; the full mask
- * is put back once the whole new tree is watched.
- */
-#define EVENT_READING	(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
+/* Room for at least one event with the longest name, and many more. */
+#define EVENT_BUF_SIZE ((size_t)64 * 1024)
 
 /*
  * The queue of records read from the kernel and not yet handed out. A
@@ -1475,7 +1709,7 @@ event_filtered(struct watcher *wt, const struct event *ev)
  * before the listing (and the listing shows it), after it, or, in the
  * moment between the two reads, maybe either.
  */
-#define QUEUE_FILL_MAX	((size_t)8 * 1024 * 1024)
+#define QUEUE_FILL_MAX ((size_t)8 * 1024 * 1024)
 
 /* The whole records in buf[0..n); *bytes gets their length. */
 static size_t
@@ -1527,8 +1761,8 @@ queue_read(struct watcher *wt)
 		return n;
 	wt->q_records += records_count(wt->q + wt->q_len, (size_t)n, &bytes);
 	wt->q_len += bytes;
-	wt->q_short = (size_t)n < EVENT_BUF_SIZE - sizeof(struct inotify_event) -
-	    NAME_MAX - 1;
+	wt->q_short = (size_t)n <
+	    EVENT_BUF_SIZE - sizeof(struct inotify_event) - NAME_MAX - 1;
 	return n;
 }
 
@@ -1544,6 +1778,20 @@ queue_fill(struct watcher *wt)
 			return 1;
 	return 0;
 }
+
+/* -------- Scans ----------------------------------------------------- */
+
+/*
+ * Scanning a new directory. Its watch is placed before it is read, so
+ * nothing created afterwards is missed, and what was already there is
+ * reported as the events that made it. While the scan reads the tree its
+ * watches leave out the events that reading itself makes; the full mask
+ * is put back once the whole new tree is watched.
+ */
+#define EVENT_READING (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)
+
+/* What scanned_stale finds an event to be. */
+enum { SCAN_NEW, SCAN_TOLD, SCAN_BEFORE };
 
 /*
  * The scans' listings, until the queue is next read empty. Each listed
@@ -1575,8 +1823,8 @@ scanned_index_put(struct watcher *wt, size_t entry)
 }
 
 static void
-scanned_add(struct watcher *wt, int watch, uint32_t listing,
-    const char *name, uint32_t mask)
+scanned_add(struct watcher *wt, int watch, uint32_t listing, const char *name,
+    uint32_t mask)
 {
 	struct scanned *e;
 	size_t i;
@@ -1594,12 +1842,12 @@ scanned_add(struct watcher *wt, int watch, uint32_t listing,
 	e->name = xstrdup(name);
 	if (2 * (wt->nscanned + 1) > wt->scanned_slots) {
 		free(wt->scanned_index);
-		wt->scanned_slots = wt->scanned_slots ? wt->scanned_slots * 2 :
-		    64;
-		wt->scanned_index = xmalloc(wt->scanned_slots *
-		    sizeof(*wt->scanned_index));
-		memset(wt->scanned_index, 0, wt->scanned_slots *
-		    sizeof(*wt->scanned_index));
+		wt->scanned_slots =
+		    wt->scanned_slots ? wt->scanned_slots * 2 : 64;
+		wt->scanned_index =
+		    xmalloc(wt->scanned_slots * sizeof(*wt->scanned_index));
+		memset(wt->scanned_index, 0,
+		    wt->scanned_slots * sizeof(*wt->scanned_index));
 		for (i = 0; i < wt->nscanned; i++)
 			scanned_index_put(wt, i);
 	}
@@ -1641,7 +1889,8 @@ scanned_find(const struct watcher *wt, int watch, const char *name)
 {
 	const struct scanned *m = scanned_marker(wt, watch);
 
-	return m == NULL ? NULL : scanned_lookup(wt, watch, name, m->listing, 0);
+	return m == NULL ? NULL :
+			   scanned_lookup(wt, watch, name, m->listing, 0);
 }
 
 /*
@@ -1703,7 +1952,8 @@ scanned_unlisted(const struct watcher *wt, int idx)
 			continue;
 		e = scanned_find(wt, parent, t->names + t->w[idx].name);
 		/* Listed as something else, a file of that name: not it. */
-		if (e == NULL || (e->mask & (IN_CREATE | IN_ISDIR)) == IN_CREATE)
+		if (e == NULL ||
+		    (e->mask & (IN_CREATE | IN_ISDIR)) == IN_CREATE)
 			return 1;
 	}
 	return 0;
@@ -1724,8 +1974,8 @@ moved_over_listed(const struct watcher *wt, const struct event *ev)
 	if ((ev->mask & (IN_MOVED_TO | IN_ISDIR)) != (IN_MOVED_TO | IN_ISDIR) ||
 	    (i = pending_find(wt, ev->cookie)) < 0)
 		return 0;
-	return wt->pending[i].watch != node_child(&wt->table, ev->watch,
-	    ev->name);
+	return wt->pending[i].watch !=
+	    node_child(&wt->table, ev->watch, ev->name);
 }
 
 /*
@@ -1748,12 +1998,12 @@ scanned_stale(struct watcher *wt, const struct event *ev, uint64_t place)
 		return SCAN_NEW;
 	if (scanned_unlisted(wt, ev->watch))
 		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
-		    SCAN_BEFORE;
+								  SCAN_BEFORE;
 	if ((m = scanned_marker(wt, ev->watch)) == NULL)
 		return SCAN_NEW;
 	if (place < m->before)
 		return (ev->mask & (EVENT_SELF | IN_MOVE_SELF)) ? SCAN_NEW :
-		    SCAN_BEFORE;
+								  SCAN_BEFORE;
 	if (ev->name[0] == '\0')
 		return SCAN_NEW;
 	/*
@@ -1772,15 +2022,16 @@ scanned_stale(struct watcher *wt, const struct event *ev, uint64_t place)
 		return SCAN_NEW;
 	}
 	/* Not listed, or listed as another type: what was there before. */
-	if (e == NULL || ((e->mask & IN_CREATE) &&
-	    ((e->mask ^ ev->mask) & IN_ISDIR)))
+	if (e == NULL ||
+	    ((e->mask & IN_CREATE) && ((e->mask ^ ev->mask) & IN_ISDIR)))
 		return after ? SCAN_NEW : SCAN_BEFORE;
 	if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-		scanned_kill(e);	/* a new one of that name is new */
+		scanned_kill(e); /* a new one of that name is new */
 		return SCAN_NEW;
 	}
 	return !after && (e->mask & ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) ?
-	    SCAN_TOLD : SCAN_NEW;
+	    SCAN_TOLD :
+	    SCAN_NEW;
 }
 
 static void
@@ -1794,12 +2045,12 @@ scanned_clear(struct watcher *wt)
 		free(wt->scanned[i].name);
 	wt->nscanned = 0;
 	if (wt->scanned_slots > 4096) {
-		free(wt->scanned_index);	/* a big scan's, not kept */
+		free(wt->scanned_index); /* a big scan's, not kept */
 		wt->scanned_index = NULL;
 		wt->scanned_slots = 0;
 	} else {
-		memset(wt->scanned_index, 0, wt->scanned_slots *
-		    sizeof(*wt->scanned_index));
+		memset(wt->scanned_index, 0,
+		    wt->scanned_slots * sizeof(*wt->scanned_index));
 	}
 }
 
@@ -1809,7 +2060,7 @@ scan_report(struct watcher *wt, int watch, uint32_t listing, const char *name,
     const struct stat *st, event_fn fn, void *arg)
 {
 	static const uint32_t file_events[] = { IN_CREATE, IN_MODIFY,
-	    IN_CLOSE_WRITE };
+		IN_CLOSE_WRITE };
 	struct event ev = { watch, 0, 0, name };
 	uint32_t all = 0;
 	size_t i;
@@ -1819,7 +2070,8 @@ scan_report(struct watcher *wt, int watch, uint32_t listing, const char *name,
 			break;
 		if (i == 1 && st->st_size == 0)
 			continue;
-		ev.mask = file_events[i] | (S_ISDIR(st->st_mode) ? IN_ISDIR : 0);
+		ev.mask =
+		    file_events[i] | (S_ISDIR(st->st_mode) ? IN_ISDIR : 0);
 		all |= ev.mask;
 		if (!event_filtered(wt, &ev))
 			fn(wt, &ev, arg);
@@ -1907,12 +2159,12 @@ static int
 scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
     int child, int *err, event_fn fn, void *arg)
 {
-	int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	int cfd =
+	    openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int same;
 
 	if (cfd < 0)
-		return 1;	/* gone: its own event is queued */
+		return 1; /* gone: its own event is queued */
 	outbuf_addc(path, '/');
 	same = watch_of_fd(wt, cfd, path->data) == wt->table.w[child].wd;
 	if (same) {
@@ -1927,8 +2179,8 @@ scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
 
 /* Reads the directory fd the scan just watched; reports and descends. */
 static int
-scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
-    event_fn fn, void *arg)
+scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
+    void *arg)
 {
 	struct outbuf names = { 0 };
 	struct dirent *de;
@@ -1942,16 +2194,17 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			close(dfd);
 		return errno;
 	}
-	listing = scanned_listing(wt, idx);	/* its events are checked */
+	listing = scanned_listing(wt, idx); /* its events are checked */
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
 			outbuf_addc(&names, de->d_type == DT_DIR ? 'D' : 'F');
 			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
 		}
 	closedir(d);
 	scanned_listed(wt, idx);
 	for (off = 0; err == 0 && off < names.len;
-	    off += strlen(names.data + off) + 1) {
+	     off += strlen(names.data + off) + 1) {
 		char type = names.data[off++];
 		const char *name = names.data + off;
 		size_t plen = path->len;
@@ -1969,16 +2222,19 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
 			scan_report(wt, idx, listing, name, &st, fn, arg);
 			continue;
 		}
-		child = S_ISDIR(st.st_mode) ? node_child(&wt->table, idx, name) : -1;
+		child = S_ISDIR(st.st_mode) ?
+		    node_child(&wt->table, idx, name) :
+		    -1;
 		scan_report(wt, idx, listing, name, &st, fn, arg);
 		outbuf_adds(path, name);
 		/* Watched already, as part of a directory adopted, or new. */
-		if (child >= 0 && scan_child(wt, fd, name, path, child, &err,
-		    fn, arg)) {
+		if (child >= 0 &&
+		    scan_child(wt, fd, name, path, child, &err, fn, arg)) {
 			path_cut(path, plen);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && !excluded(wt, path->data, path->len)) {
+		if (S_ISDIR(st.st_mode) &&
+		    !excluded(wt, path->data, path->len)) {
 			outbuf_addc(path, '/');
 			child = node_new(wt, idx, name, strlen(name));
 			err = walk_new(wt, fd, name, path, child, fn, arg);
@@ -2011,8 +2267,8 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 {
 	uint32_t mask = wt->mask & ~EVENT_READING;
 	int parent = wt->table.w[idx].parent;
-	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	int fd =
+	    openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int pfd, err, ex = -1;
 
 	if (fd < 0)
@@ -2033,7 +2289,7 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 	}
 	if (ex >= 0) {
 		idx = ex;
-		mask = wt->mask;	/* its mask is whole already */
+		mask = wt->mask; /* its mask is whole already */
 	}
 	if (ex >= 0 || err == 0)
 		err = scan_dir(wt, fd, path, idx, fn, arg);
@@ -2048,6 +2304,14 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 		close(fd);
 	return err == EEXIST && at != AT_FDCWD ? 0 : err;
 }
+
+/* -------- Following the tree ---------------------------------------- */
+
+/* tree_add_dir's moved_in: a MOVED_TO, and one that repeated a scan. */
+#define MOVED_IN      1
+#define MOVED_IN_TOLD 2
+/* How many times a new directory is tried while its parent's path is stale. */
+#define LATER_TRIES 8
 
 /*
  * Whether path still names the directory of watch idx. The queue is read
@@ -2077,10 +2341,10 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
 	for (i = 0; i < wt->nlater; i++)
 		if (wt->later[i].parent == parent &&
 		    strcmp(wt->later[i].name, name) == 0)
-			return;		/* once is enough */
+			return; /* once is enough */
 	if ((wt->nlater & (wt->nlater - 1)) == 0)
-		wt->later = xrealloc(wt->later, (wt->nlater ? wt->nlater * 2 :
-		    16) * sizeof(*wt->later));
+		wt->later = xrealloc(wt->later,
+		    (wt->nlater ? wt->nlater * 2 : 16) * sizeof(*wt->later));
 	l = &wt->later[wt->nlater++];
 	l->parent = parent;
 	l->parent_wd = wt->table.w[parent].wd;
@@ -2095,8 +2359,8 @@ static void
 tree_rescan(struct watcher *wt, int idx, struct outbuf *path, event_fn fn,
     void *arg)
 {
-	int fd = open(path->data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	int fd =
+	    open(path->data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return;
@@ -2186,14 +2450,14 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	wt->scans++;
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	if (old >= 0 && err != 0)
-		wt->table.w[old].gone = 0;	/* nothing took its place */
+		wt->table.w[old].gone = 0; /* nothing took its place */
 	if (err == EEXIST && old >= 0) {
 		/*
 		 * The same one: scanned already, under the name of the
 		 * directory it replaced, when the scan of that one came after
 		 * the rename. What it holds is told again, after its MOVED_TO.
 		 */
-		pending_forget(wt, old);	/* its MOVED_FROM was another's */
+		pending_forget(wt, old); /* its MOVED_FROM was another's */
 		if (moved_in == MOVED_IN)
 			tree_rescan(wt, old, &path, fn, arg);
 	} else if (err == EEXIST) {
@@ -2245,8 +2509,9 @@ later_run(struct watcher *wt, event_fn fn, void *arg)
 			if (todo[i].moved_in == MOVED_IN && named >= 0 &&
 			    wt->table.w[named].wd != todo[i].named_wd)
 				todo[i].moved_in = MOVED_IN_TOLD;
-			scanned |= tree_add_dir(wt, todo[i].parent, todo[i].name,
-			    todo[i].tries, todo[i].moved_in, fn, arg);
+			scanned |=
+			    tree_add_dir(wt, todo[i].parent, todo[i].name,
+				todo[i].tries, todo[i].moved_in, fn, arg);
 		}
 		free(todo[i].name);
 	}
@@ -2326,11 +2591,11 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 	int child;
 
 	if (ev->watch >= 0 && (ev->mask & IN_MOVE_SELF)) {
-		pending_resolve(wt, ev->watch);	/* no MOVED_TO came before it */
+		pending_resolve(wt, ev->watch); /* no MOVED_TO came before it */
 		return;
 	}
-	if (ev->watch < 0 || !t->w[ev->watch].held ||
-	    t->w[ev->watch].gone || (ev->mask & IN_ISDIR) == 0)
+	if (ev->watch < 0 || !t->w[ev->watch].held || t->w[ev->watch].gone ||
+	    (ev->mask & IN_ISDIR) == 0)
 		return;
 	/* The kernel sends entry names; anything else is not followed. */
 	len = strlen(ev->name);
@@ -2379,7 +2644,8 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 		} else if (stale != SCAN_BEFORE) {
 			/* A repeat of what a scan told is not told again. */
 			tree_add_dir(wt, ev->watch, ev->name, 0,
-			    stale == SCAN_TOLD ? MOVED_IN_TOLD : MOVED_IN, fn, arg);
+			    stale == SCAN_TOLD ? MOVED_IN_TOLD : MOVED_IN, fn,
+			    arg);
 		}
 	} else if (ev->mask & IN_CREATE) {
 		/* In a directory that had left: found where it went, if anywhere. */
@@ -2411,6 +2677,19 @@ left_tree(const struct watcher *wt, const struct event *ev)
 			return (ev->mask & IN_IGNORED) == 0;
 	return 0;
 }
+
+/* -------- Reading events -------------------------------------------- */
+
+/* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
+#define MOVED_TO_WAIT_MS 2
+
+/* What a read of the queue did. */
+enum drain {
+	DRAIN_FAILED = -1, /* a read failed; errno says why */
+	DRAIN_EMPTY,       /* the queue was empty */
+	DRAIN_READ,        /* events were read */
+	DRAIN_STOPPED      /* fn asked to stop */
+};
 
 /*
  * Hands out the records in the queue. Each goes to fn unless the filters
@@ -2462,14 +2741,16 @@ events_decode(struct watcher *wt, const char *buf, size_t n, event_fn fn,
 	size_t bytes;
 
 	wt->q_records += records_count(buf, n, &bytes);
-	queue_reserve(wt, bytes);
-	memcpy(wt->q + wt->q_len, buf, bytes);
-	wt->q_len += bytes;
+	if (bytes > 0) {
+		queue_reserve(wt, bytes);
+		memcpy(wt->q + wt->q_len, buf, bytes);
+		wt->q_len += bytes;
+	}
 	return queue_decode(wt, fn, arg);
 }
 
 /* events_read's own answer: DRAIN_READ, and the queue read to its end. */
-#define READ_TO_END	(DRAIN_STOPPED + 1)
+#define READ_TO_END (DRAIN_STOPPED + 1)
 
 /*
  * One read(2) of the queue; returns as events_drain does, or READ_TO_END
@@ -2487,7 +2768,7 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? DRAIN_EMPTY :
-			    DRAIN_FAILED;
+								   DRAIN_FAILED;
 		if (n == 0)
 			return DRAIN_EMPTY;
 	}
@@ -2508,7 +2789,7 @@ moved_to_coming(struct watcher *wt)
 }
 
 /* Reads until the queue is empty. */
-enum drain
+static enum drain
 events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
 	int r, any = 0, waited = 0;
@@ -2538,11 +2819,13 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 	}
 }
 
+/* -------- The run --------------------------------------------------- */
+
 /*
  * The set-up is over: what the walk of the tree needed is free now, and
  * it goes back to the system instead of staying resident for ever.
  */
-void
+static void
 setup_memory_release(void)
 {
 #ifdef __GLIBC__
@@ -2550,23 +2833,116 @@ setup_memory_release(void)
 #endif
 }
 
+/*
+ * Watches every operand. The reference's messages are the tools' own,
+ * so each says them through note; a watch limit is explained here.
+ */
 void
-watcher_free(struct watcher *wt)
+watches_establish(struct watcher *wt, const struct path_list *pl, setup_fn note,
+    void *arg)
 {
-	close(wt->fd);
-	free(wt->table.names);
-	free(wt->table.w);
-	free(wt->table.free_slots);
-	free(wt->table.hash);
-	if (wt->have_regex)
-		regfree(&wt->regex);
-	free(wt->scratch.data);
-	free(wt->q);
-	scanned_clear(wt);
-	free(wt->scanned);
-	free(wt->scanned_index);
-	free(wt->aliases);
-	while (wt->nlater > 0)
-		free(wt->later[--wt->nlater].name);
-	free(wt->later);
+	size_t i;
+
+	wt->excludes = pl->excludes;
+	wt->nexcludes = pl->nexcludes;
+	note(wt, SETUP_BEGIN, NULL, 0, arg);
+	for (i = 0; i < pl->npaths; i++) {
+		int err;
+
+		note(wt, SETUP_OPERAND, pl->paths[i], 0, arg);
+		err = watcher_add(wt, pl->paths[i]);
+		if (err == ENOSPC) {
+			err_watch_limit(pl->paths[i], pl, wt->recursive);
+			exit(EXIT_ERROR);
+		}
+		if (err != 0) {
+			note(wt, SETUP_FAILED, pl->paths[i], err, arg);
+			exit(EXIT_ERROR);
+		}
+		note(wt, SETUP_WATCHED, pl->paths[i], 0, arg);
+	}
+	setup_memory_release();
+	note(wt, SETUP_DONE, NULL, 0, arg);
+}
+
+/* The run's hand-out: it notes that an event came, for an idle -t. */
+struct run_state {
+	const struct run *run;
+	int handed;
+};
+
+static int
+run_event(struct watcher *wt, const struct event *ev, void *arg)
+{
+	struct run_state *rs = arg;
+
+	rs->handed = 1;
+	return rs->run->on_event(wt, ev, rs->run->arg);
+}
+
+/*
+ * One ppoll() waits for the kernel's queue, room in the held output and
+ * the signals; while events stream in, a pause takes the place of the
+ * wait (see the pacer). Held output is written while the next events
+ * are read.
+ */
+enum run_end
+watcher_run(struct watcher *wt, const struct run *run)
+{
+	long long span = (long long)run->timeout * 1000;
+	long long deadline = run->timeout ? now_ms() + span : -1;
+	struct run_state rs = { run, 0 };
+	struct pacer pace;
+
+	pacer_init(&pace);
+	for (;;) {
+		size_t held = run->held ? run->held(run->arg) : 0;
+		struct pollfd pfd[2] = {
+			{ .fd = wt->fd, .events = POLLIN },
+			{ .fd = run->out_fd, .events = held > 0 ? POLLOUT : 0 },
+		};
+		/* Held output is written first: its POLLOUT must wake us. */
+		int pausing = pace.pause_ns > 0 && held == 0 &&
+		    poll_timeout(deadline) != 0;
+		int r = 0;
+		enum drain d;
+
+		if (run->held_max > 0 && held >= run->held_max)
+			pfd[0].events = 0;
+		if (pausing)
+			wait_pause(&pace, deadline);
+		else
+			r = wait_events(pfd, 2, deadline);
+		if (signal_stop) {
+			events_drain(wt, run_event, &rs);
+			return RUN_SIGNAL;
+		}
+		/* A stream's last event came a pause ago: -t is not near. */
+		if (r == 0 && !pausing)
+			return RUN_TIMEOUT;
+		if (pfd[1].revents & (POLLERR | POLLHUP))
+			run->gone(run->arg);
+		/* The table a SIGUSR1 asks for counts what is queued. */
+		if (pausing || (pfd[0].revents & POLLIN) ||
+		    (signal_dump && run->dump != NULL)) {
+			rs.handed = 0;
+			d = events_drain(wt, run_event, &rs);
+			if (d == DRAIN_FAILED)
+				die("Couldn't read events: %s",
+				    strerror(errno));
+			if (d == DRAIN_STOPPED)
+				return RUN_STOPPED;
+			if (rs.handed && run->timeout_idle && run->timeout)
+				deadline = now_ms() + span;
+			else if (deadline >= 0 && poll_timeout(deadline) == 0)
+				return RUN_TIMEOUT;
+			pacer_after_read(&pace, wt->records);
+		}
+		if (signal_dump && run->dump != NULL) {
+			signal_dump = 0;
+			run->dump(wt, run->arg);
+		}
+		if (run->held != NULL && run->held(run->arg) > 0)
+			run->write(run->arg);
+	}
 }

@@ -4,8 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,107 +21,113 @@ enum {
 };
 
 struct options {
-	struct common_opts	 c;
-	int			 monitor;
-	int			 daemon;
-	int			 quiet;
-	int			 syslog;
-	int			 csv;
-	int			 no_newline;
-	const char		*outfile;
-	const char		*format;
-	const char		*timefmt;
+	struct common_opts c;
+	int monitor;
+	int daemon;
+	int quiet;
+	int syslog;
+	int csv;
+	int no_newline;
+	const char *outfile;
+	const char *format;
+	const char *timefmt;
 };
 
 /* A --format string compiled once into a list of steps. */
-enum step_kind { STEP_TEXT, STEP_WATCH, STEP_FILE, STEP_COOKIE,
-	STEP_EVENTS, STEP_TIME };
+enum step_kind {
+	STEP_TEXT,
+	STEP_WATCH,
+	STEP_FILE,
+	STEP_COOKIE,
+	STEP_EVENTS,
+	STEP_TIME
+};
 
 struct step {
-	enum step_kind	 kind;
-	size_t		 off, len;	/* STEP_TEXT: bytes in format.text */
-	char		 sep;		/* STEP_EVENTS */
+	enum step_kind kind;
+	size_t off, len; /* STEP_TEXT: bytes in format.text */
+	char sep;        /* STEP_EVENTS */
 };
 
 struct format {
-	struct step	*steps;
-	size_t		 nsteps;
-	struct outbuf	 text;		/* literal bytes, NULs included */
-	const char	*timefmt;
-	time_t		 time_cached;	/* %T is rendered once a second */
-	struct outbuf	 time_text;
+	struct step *steps;
+	size_t nsteps;
+	struct outbuf text; /* literal bytes, NULs included */
+	const char *timefmt;
+	time_t time_cached; /* %T is rendered once a second */
+	struct outbuf time_text;
 };
 
 /*
  * Output waiting for a slow reader is held in memory up to this size;
  * past it the kernel queue is left to fill, and its overflow is reported.
  */
-#define OUTPUT_HELD_MAX	(64u << 20)
+#define OUTPUT_HELD_MAX (64u << 20)
 
 struct printer {
-	const struct options	*opt;
-	struct format		 fmt;
-	struct outbuf		 out;
-	int			 out_fd;
-	int			 out_pipe;	/* a pipe of our own: never block on it */
-	uint32_t		 user_mask;
-	int			 got_event;	/* single-event mode: what ended it */
-	int			 status;
+	const struct options *opt;
+	struct format fmt;
+	struct outbuf out;
+	int out_fd;
+	int out_pipe; /* a pipe of our own: never block on it */
+	uint32_t user_mask;
+	int status;
 };
 
 static const char help_text[] =
-"inotifywait " VERSION "\n"
-"Wait for events on files and directories, and print them.\n"
-"Usage: inotifywait [ options ] file1 [ file2 ] [ ... ]\n"
-"Options:\n"
-"\t-h|--help     \tPrint this text and exit.\n"
-"\t--version     \tPrint the version and exit.\n"
-"\t@<file>       \tDo not watch <file> (with --recursive).\n"
-"\t--exclude <pattern>\n"
-"\t              \tDrop events whose path matches the POSIX extended\n"
-"\t              \tregular expression <pattern>; the last one counts.\n"
-"\t--excludei <pattern>\n"
-"\t              \tThe same, ignoring case.\n"
-"\t--include <pattern>\n"
-"\t              \tDrop events whose path does not match <pattern>.\n"
-"\t--includei <pattern>\n"
-"\t              \tThe same, ignoring case.\n"
-"\t-m|--monitor  \tKeep printing events instead of exiting after\n"
-"\t              \tthe first one.\n"
-"\t-d|--daemon   \tLike --monitor, in the background, writing events\n"
-"\t              \tto the --outfile; messages go to syslog.\n"
-"\t-P|--no-dereference\n"
-"\t              \tWatch symbolic links themselves, not their targets.\n"
-"\t-r|--recursive\tWatch each directory with everything below it.\n"
-"\t--fromfile <file>\n"
-"\t              \tRead the paths to watch from <file>, one a line;\n"
-"\t              \t`-' reads standard input.\n"
-"\t-o|--outfile <file>\n"
-"\t              \tAppend events to <file> instead of standard output.\n"
-"\t-s|--syslog   \tSend messages to syslog instead of standard error.\n"
-"\t-q|--quiet    \tPrint only events, no progress notes.\n"
-"\t-qq           \tPrint nothing, not even events.\n"
-"\t--format <fmt>\tPrint each event as <fmt> says (see the manual:\n"
-"\t              \t%w %f %e %Xe %c %T %0 %n %%).\n"
-"\t--no-newline  \tDo not end each --format line with a newline.\n"
-"\t--timefmt <fmt>\tstrftime(3) format for %T in --format.\n"
-"\t-c|--csv      \tPrint events as comma-separated values.\n"
-"\t-t|--timeout <seconds>\n"
-"\t              \tGive up when no event came for <seconds>;\n"
-"\t              \t0 waits for ever.\n"
-"\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
-"\t              \tReport only these events; default: all of them.\n"
-"\n"
-"Exit status:\n"
-"\t0  -  An event that was asked for arrived.\n"
-"\t1  -  An error, or an event that was not asked for (such as\n"
-"\t      delete_self or unmount) arrived.\n"
-"\t2  -  --timeout expired before any event arrived.\n"
-"\n"
-"Events:\n";
+    "inotifywait " VERSION "\n"
+    "Wait for events on files and directories, and print them.\n"
+    "Usage: inotifywait [ options ] file1 [ file2 ] [ ... ]\n"
+    "Options:\n"
+    "\t-h|--help     \tPrint this text and exit.\n"
+    "\t--version     \tPrint the version and exit.\n"
+    "\t@<file>       \tDo not watch <file> (with --recursive).\n"
+    "\t--exclude <pattern>\n"
+    "\t              \tDrop events whose path matches the POSIX extended\n"
+    "\t              \tregular expression <pattern>; the last one counts.\n"
+    "\t--excludei <pattern>\n"
+    "\t              \tThe same, ignoring case.\n"
+    "\t--include <pattern>\n"
+    "\t              \tDrop events whose path does not match <pattern>.\n"
+    "\t--includei <pattern>\n"
+    "\t              \tThe same, ignoring case.\n"
+    "\t-m|--monitor  \tKeep printing events instead of exiting after\n"
+    "\t              \tthe first one.\n"
+    "\t-d|--daemon   \tLike --monitor, in the background, writing events\n"
+    "\t              \tto the --outfile; messages go to syslog.\n"
+    "\t-P|--no-dereference\n"
+    "\t              \tWatch symbolic links themselves, not their targets.\n"
+    "\t-r|--recursive\tWatch each directory with everything below it.\n"
+    "\t--fromfile <file>\n"
+    "\t              \tRead the paths to watch from <file>, one a line;\n"
+    "\t              \t`-' reads standard input.\n"
+    "\t-o|--outfile <file>\n"
+    "\t              \tAppend events to <file> instead of standard output.\n"
+    "\t-s|--syslog   \tSend messages to syslog instead of standard error.\n"
+    "\t-q|--quiet    \tPrint only events, no progress notes.\n"
+    "\t-qq           \tPrint nothing, not even events.\n"
+    "\t--format <fmt>\tPrint each event as <fmt> says (see the manual:\n"
+    "\t              \t%w %f %e %Xe %c %T %0 %n %%).\n"
+    "\t--no-newline  \tDo not end each --format line with a newline.\n"
+    "\t--timefmt <fmt>\tstrftime(3) format for %T in --format.\n"
+    "\t-c|--csv      \tPrint events as comma-separated values.\n"
+    "\t-t|--timeout <seconds>\n"
+    "\t              \tGive up when no event came for <seconds>;\n"
+    "\t              \t0 waits for ever.\n"
+    "\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
+    "\t              \tReport only these events; default: all of them.\n"
+    "\n"
+    "Exit status:\n"
+    "\t0  -  An event that was asked for arrived.\n"
+    "\t1  -  An error, or an event that was not asked for (such as\n"
+    "\t      delete_self or unmount) arrived.\n"
+    "\t2  -  --timeout expired before any event arrived.\n"
+    "\n"
+    "Events:\n";
 
 static const char short_opts[] = "hcmrPqt:de:o:sfIFS";
 
+/* clang-format off */
 static const struct option long_opts[] = {
 	LONG_OPTIONS_HEAD,
 	{ "monitor", no_argument, NULL, 'm' },
@@ -139,6 +144,10 @@ static const struct option long_opts[] = {
 	{ "no-newline", no_argument, NULL, OPT_NO_NEWLINE },
 	{ NULL, 0, NULL, 0 }
 };
+/* clang-format on */
+
+static const struct tool tool = { "inotifywait", help_text, short_opts,
+	long_opts };
 
 static void
 format_text(struct format *f, const void *p, size_t n)
@@ -146,7 +155,8 @@ format_text(struct format *f, const void *p, size_t n)
 	struct step *last = f->nsteps ? &f->steps[f->nsteps - 1] : NULL;
 
 	if (last == NULL || last->kind != STEP_TEXT) {
-		f->steps = xrealloc(f->steps, (f->nsteps + 1) * sizeof(*f->steps));
+		f->steps =
+		    xrealloc(f->steps, (f->nsteps + 1) * sizeof(*f->steps));
 		last = &f->steps[f->nsteps++];
 		last->kind = STEP_TEXT;
 		last->off = f->text.len;
@@ -179,14 +189,30 @@ format_compile(struct format *f, const char *s, int newline)
 			continue;
 		}
 		switch (s[1]) {
-		case '%': format_text(f, "%", 1); break;
-		case '0': format_text(f, "", 1); break;
-		case 'n': format_text(f, "\n", 1); break;
-		case 'w': format_step(f, STEP_WATCH, 0); break;
-		case 'f': format_step(f, STEP_FILE, 0); break;
-		case 'c': format_step(f, STEP_COOKIE, 0); break;
-		case 'e': format_step(f, STEP_EVENTS, ','); break;
-		case 'T': format_step(f, STEP_TIME, 0); break;
+		case '%':
+			format_text(f, "%", 1);
+			break;
+		case '0':
+			format_text(f, "", 1);
+			break;
+		case 'n':
+			format_text(f, "\n", 1);
+			break;
+		case 'w':
+			format_step(f, STEP_WATCH, 0);
+			break;
+		case 'f':
+			format_step(f, STEP_FILE, 0);
+			break;
+		case 'c':
+			format_step(f, STEP_COOKIE, 0);
+			break;
+		case 'e':
+			format_step(f, STEP_EVENTS, ',');
+			break;
+		case 'T':
+			format_step(f, STEP_TIME, 0);
+			break;
 		case '\0':
 			format_text(f, "%", 1);
 			s++;
@@ -353,7 +379,6 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 	}
 	if (wanted && pr->opt->quiet < 2)
 		print_event(pr, wt, ev);
-	pr->got_event = 1;
 	if (!pr->opt->monitor) {
 		pr->status = wanted ? EXIT_EVENT : EXIT_ERROR;
 		return 1;
@@ -362,29 +387,12 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 }
 
 static void
-usage_help(void)
-{
-	fputs(help_text, stdout);
-	fputs(help_events, stdout);
-	exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
-}
-
-static void
 options_parse(struct options *opt, int argc, char **argv)
 {
-	int c, bad = 0;
+	int c;
 
-	while (!bad && (c = getopt_long(argc, argv, short_opts, long_opts,
-	    NULL)) != -1) {
-		if (common_opt(&opt->c, c, optarg))
-			continue;
+	while ((c = options_next(&tool, argc, argv, &opt->c)) != -1) {
 		switch (c) {
-		case 'h':
-			usage_help();
-			break;
-		case OPT_VERSION:
-			printf("inotifywait %s\n", VERSION);
-			exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
 		case 'm':
 			opt->monitor = 1;
 			break;
@@ -420,12 +428,9 @@ options_parse(struct options *opt, int argc, char **argv)
 		case OPT_TIMEFMT:
 			opt->timefmt = optarg;
 			break;
-		default:
-			/* getopt said what is wrong; the checks still run. */
-			bad = 1;
-			break;
 		}
 	}
+	/* After a bad option, getopt said what is wrong; the checks still run. */
 	common_opts_check(&opt->c);
 	if (opt->csv && opt->format != NULL)
 		die("-c and --format cannot both be specified.");
@@ -446,7 +451,7 @@ options_parse(struct options *opt, int argc, char **argv)
 	if (opt->c.n_excludei > 1)
 		msg("--excludei: only the last option will be taken into "
 		    "consideration.");
-	if (bad)
+	if (opt->c.bad)
 		exit(EXIT_ERROR);
 }
 
@@ -457,7 +462,6 @@ options_parse(struct options *opt, int argc, char **argv)
 static void
 printer_init(struct printer *pr, const struct options *opt)
 {
-	struct watcher none = { 0 };
 	struct event ev = { -1, IN_ALL_EVENTS, 0, "" };
 
 	memset(pr, 0, sizeof(*pr));
@@ -470,11 +474,10 @@ printer_init(struct printer *pr, const struct options *opt)
 	    !opt->no_newline);
 	if (opt->format == NULL)
 		return;
-	print_formatted(pr, &none, &ev);
+	print_formatted(pr, NULL, &ev);
 	if (pr->out.len == 0)
 		die("Something is wrong with your format string.");
 	pr->out.len = 0;
-	free(none.scratch.data);
 }
 
 static void
@@ -521,16 +524,26 @@ output_setup(struct printer *pr)
 
 /* The reader went away: end as a write would have ended us. */
 static void
-output_gone(void)
+output_gone(void *arg)
 {
+	(void)arg;
 	raise(SIGPIPE);
 	die("Couldn't write events: %s", strerror(EPIPE));
 }
 
+static size_t
+output_held(void *arg)
+{
+	const struct printer *pr = arg;
+
+	return pr->out.len;
+}
+
 /* Writes what the output takes now; everything when it can block. */
 static void
-output_write(struct printer *pr)
+output_write(void *arg)
 {
+	struct printer *pr = arg;
 	struct outbuf *ob = &pr->out;
 	size_t off = 0;
 
@@ -547,7 +560,7 @@ output_write(struct printer *pr)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n < 0 && errno == EPIPE)
-			output_gone();
+			output_gone(pr);
 		if (n < 0)
 			die("Couldn't write events: %s", strerror(errno));
 		off += (size_t)n;
@@ -562,136 +575,80 @@ output_finish(struct printer *pr)
 {
 	if (outbuf_flush(&pr->out, pr->out_fd) < 0) {
 		if (errno == EPIPE)
-			output_gone();
+			output_gone(pr);
 		die("Couldn't write events: %s", strerror(errno));
 	}
 }
 
-/* Watches every operand; the first failure ends the program. */
+/* What the set-up says, as the reference says it; -q says nothing. */
 static void
-watches_establish(struct watcher *wt, const struct options *opt,
-    const struct path_list *pl)
+setup_note(struct watcher *wt, enum setup_step step, const char *path, int err,
+    void *arg)
 {
-	size_t i;
+	const struct options *opt = arg;
 
-	if (opt->quiet == 0)
-		msg_note(opt->c.recursive ? "Setting up watches.  Beware: since -r "
-		    "was given, this may take a while!" : "Setting up watches.");
-	for (i = 0; i < pl->npaths; i++) {
-		int err = watcher_add(wt, pl->paths[i], opt->c.recursive);
-
-		if (err == ENOSPC) {
-			err_watch_limit(pl->paths[i], pl, opt->c.recursive);
-			exit(EXIT_ERROR);
-		}
-		if (err != 0)
-			die("Couldn't watch %s: %s", pl->paths[i],
-			    strerror(err));
-	}
-	setup_memory_release();
-	if (opt->quiet == 0)
+	(void)wt;
+	if (step == SETUP_FAILED)
+		die("Couldn't watch %s: %s", path, strerror(err));
+	if (opt->quiet > 0)
+		return;
+	if (step == SETUP_BEGIN)
+		msg_note(opt->c.recursive ?
+			"Setting up watches.  Beware: "
+			"since -r was given, this may take a while!" :
+			"Setting up watches.");
+	else if (step == SETUP_DONE)
 		msg_note("Watches established.");
-}
-
-/*
- * Waits for events until one ends the program, -t expires or a signal
- * comes. One poll() watches the kernel queue, the reader of the output
- * and the signals; output is written while the next events are read.
- */
-static int
-events_loop(struct watcher *wt, struct printer *pr, unsigned long timeout,
-    const sigset_t *wait_mask)
-{
-	long long idle = (long long)timeout * 1000;
-	long long deadline = timeout ? now_ms() + idle : -1;
-	struct pacer pace;
-
-	pacer_init(&pace);
-	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = wt->fd, .events = POLLIN },
-			{ .fd = pr->out_pipe ? pr->out_fd : -1 },
-		};
-		/* Held output is written first: its POLLOUT must wake us. */
-		int pausing = pace.pause_ns > 0 && pr->out.len == 0;
-		int r = 0;
-
-		if (pr->out.len >= OUTPUT_HELD_MAX)
-			pfd[0].events = 0;
-		if (pr->out.len > 0)
-			pfd[1].events = POLLOUT;
-		if (pausing)
-			wait_pause(&pace, deadline, wait_mask);
-		else
-			r = wait_events(pfd, 2, deadline, wait_mask);
-		if (signal_stop) {
-			events_drain(wt, on_event, pr);
-			return -1;
-		}
-		/* A stream's last event came a pause ago: -t is not near. */
-		if (r == 0 && !pausing)
-			return EXIT_TIMEOUT;
-		if (pfd[1].revents & (POLLERR | POLLHUP))
-			output_gone();
-		if (pausing || (pfd[0].revents & POLLIN)) {
-			pr->got_event = 0;
-			r = events_drain(wt, on_event, pr);
-			if (r == DRAIN_FAILED)
-				die("Couldn't read events: %s", strerror(errno));
-			if (r == DRAIN_STOPPED)
-				return pr->status;
-			if (pr->got_event && timeout)
-				deadline = now_ms() + idle;
-			else if (pausing && timeout && poll_timeout(deadline) == 0)
-				return EXIT_TIMEOUT;	/* only filtered events came */
-			pacer_after_read(&pace, wt->records);
-		}
-		if (pr->out.len > 0)
-			output_write(pr);
-	}
 }
 
 int
 main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	struct watcher wt;
+	struct watch_settings ws;
+	struct watcher *wt;
 	struct printer pr;
 	struct path_list pl;
-	sigset_t wait_mask;
-	int status;
+	struct run run = { 0 };
+	enum run_end end;
 
 	options_parse(&opt, argc, argv);
-	watcher_init(&wt, &opt.c);
+	watch_settings_init(&ws, &opt.c);
+	/* A oneshot watch ends at its first event: there is no tree to follow. */
+	ws.follow_tree =
+	    opt.c.recursive && opt.monitor && !(opt.c.events & IN_ONESHOT);
+	wt = watcher_new(&ws);
 	printer_init(&pr, &opt);
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
-	wt.excludes = pl.excludes;
-	wt.nexcludes = pl.nexcludes;
-	/* A oneshot watch ends at its first event: there is no tree to follow. */
-	wt.follow_tree = opt.c.recursive && opt.monitor &&
-	    !(opt.c.events & IN_ONESHOT);
-	if (wt.follow_tree)
-		wt.mask |= EVENT_TREE;
 	if (opt.outfile != NULL)
 		output_open(&pr, opt.outfile);
 	/* -d sets up in the foreground, so its failures reach the caller. */
 	if (opt.syslog)
 		msg_syslog("inotifywait", !opt.daemon);
 
-	signals_catch(&wait_mask, SIGNALS_KEEP_IGNORED);
-	watches_establish(&wt, &opt, &pl);
+	signals_catch(SIGNALS_KEEP_IGNORED);
+	watches_establish(wt, &pl, setup_note, &opt);
 	if (opt.daemon) {
 		if (daemon(1, 0) < 0)
 			die("Failed to daemonize!");
 		msg_syslog("inotifywait", 1);
 	}
 	output_setup(&pr);
-	status = events_loop(&wt, &pr, opt.c.timeout, &wait_mask);
+	run.on_event = on_event;
+	run.arg = &pr;
+	run.timeout = opt.c.timeout;
+	run.timeout_idle = 1;
+	run.out_fd = pr.out_pipe ? pr.out_fd : -1;
+	run.held_max = OUTPUT_HELD_MAX;
+	run.held = output_held;
+	run.write = output_write;
+	run.gone = output_gone;
+	end = watcher_run(wt, &run);
 	output_finish(&pr);
 	printer_free(&pr);
-	watcher_free(&wt);
+	watcher_free(wt);
 	path_list_free(&pl);
-	if (status < 0)
+	if (end == RUN_SIGNAL)
 		signal_exit();
-	return status;
+	return end == RUN_TIMEOUT ? EXIT_TIMEOUT : pr.status;
 }

@@ -3,8 +3,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,36 +11,37 @@
 
 #include "common.h"
 
-#define SORT_TOTAL	0	/* sort_key value for the total column */
-#define NBITS		32	/* event bits counted per watch */
+#define SORT_TOTAL 0  /* sort_key value for the total column */
+#define NBITS      32 /* event bits counted per watch */
 
 struct options {
-	struct common_opts	 c;
-	int			 verbose;
-	int			 zero;
-	uint32_t		 sort_key;	/* one event bit, or SORT_TOTAL */
-	int			 sort_set;
-	int			 ascending;
+	struct common_opts c;
+	int verbose;
+	int zero;
+	uint32_t sort_key; /* one event bit, or SORT_TOTAL */
+	int sort_set;
+	int ascending;
 };
 
 /* Counts of one watch, allocated at its first event. */
 struct counts {
-	unsigned	 total;
-	unsigned	 bit[NBITS];
+	unsigned total;
+	unsigned bit[NBITS];
 };
 
 struct stats {
-	struct counts	**per_watch;	/* by watch index */
-	size_t		  cap;
-	uint32_t	  user_mask;
-	unsigned	  grand_total;
-	unsigned	  column_total[NBITS];
+	const struct options *opt;
+	struct counts **per_watch; /* by watch index */
+	size_t cap;
+	uint32_t user_mask;
+	unsigned grand_total;
+	unsigned column_total[NBITS];
 };
 
 /* Columns of the table, in order. */
 static const struct {
-	const char	*name;
-	uint32_t	 mask;
+	const char *name;
+	uint32_t mask;
 } columns[] = {
 	{ "access", IN_ACCESS },
 	{ "modify", IN_MODIFY },
@@ -61,49 +60,50 @@ static const struct {
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 static const char help_text[] =
-"inotifywatch " VERSION "\n"
-"Count file-system events on files and directories, then print a table.\n"
-"Usage: inotifywatch [ options ] file1 [ file2 ] [ ... ]\n"
-"Options:\n"
-"\t-h|--help    \tPrint this text and exit.\n"
-"\t--version    \tPrint the version and exit.\n"
-"\t-v|--verbose \tSay more while setting up.\n"
-"\t@<file>      \tDo not watch <file> (with --recursive).\n"
-"\t--fromfile <file>\n"
-"\t             \tRead the paths to watch from <file>, one a line;\n"
-"\t             \t`-' reads standard input.\n"
-"\t--exclude <pattern>\n"
-"\t             \tDo not count events whose path matches the POSIX\n"
-"\t             \textended regular expression <pattern>.\n"
-"\t--excludei <pattern>\n"
-"\t             \tThe same, ignoring case.\n"
-"\t--include <pattern>\n"
-"\t             \tCount only events whose path matches <pattern>.\n"
-"\t--includei <pattern>\n"
-"\t             \tThe same, ignoring case.\n"
-"\t-z|--zero\n"
-"\t             \tAlso print rows and columns that are all zero.\n"
-"\t-r|--recursive\tWatch each directory with everything below it.\n"
-"\t-P|--no-dereference\n"
-"\t             \tWatch symbolic links themselves, not their targets.\n"
-"\t-t|--timeout <seconds>\n"
-"\t             \tCount for <seconds>, then print the table; 0 or\n"
-"\t             \tnone counts until interrupted.\n"
-"\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
-"\t             \tCount only these events; default: all of them.\n"
-"\t-a|--ascending <event>\n"
-"\t             \tSort rows by this event's column, or `total', smallest first.\n"
-"\t-d|--descending <event>\n"
-"\t             \tSort rows by this event's column, or `total', largest first.\n"
-"\n"
-"Exit status:\n"
-"\t0  -  The table was printed (or no event occurred).\n"
-"\t1  -  An error occurred.\n"
-"\n"
-"Events:\n";
+    "inotifywatch " VERSION "\n"
+    "Count file-system events on files and directories, then print a table.\n"
+    "Usage: inotifywatch [ options ] file1 [ file2 ] [ ... ]\n"
+    "Options:\n"
+    "\t-h|--help    \tPrint this text and exit.\n"
+    "\t--version    \tPrint the version and exit.\n"
+    "\t-v|--verbose \tSay more while setting up.\n"
+    "\t@<file>      \tDo not watch <file> (with --recursive).\n"
+    "\t--fromfile <file>\n"
+    "\t             \tRead the paths to watch from <file>, one a line;\n"
+    "\t             \t`-' reads standard input.\n"
+    "\t--exclude <pattern>\n"
+    "\t             \tDo not count events whose path matches the POSIX\n"
+    "\t             \textended regular expression <pattern>.\n"
+    "\t--excludei <pattern>\n"
+    "\t             \tThe same, ignoring case.\n"
+    "\t--include <pattern>\n"
+    "\t             \tCount only events whose path matches <pattern>.\n"
+    "\t--includei <pattern>\n"
+    "\t             \tThe same, ignoring case.\n"
+    "\t-z|--zero\n"
+    "\t             \tAlso print rows and columns that are all zero.\n"
+    "\t-r|--recursive\tWatch each directory with everything below it.\n"
+    "\t-P|--no-dereference\n"
+    "\t             \tWatch symbolic links themselves, not their targets.\n"
+    "\t-t|--timeout <seconds>\n"
+    "\t             \tCount for <seconds>, then print the table; 0 or\n"
+    "\t             \tnone counts until interrupted.\n"
+    "\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
+    "\t             \tCount only these events; default: all of them.\n"
+    "\t-a|--ascending <event>\n"
+    "\t             \tSort rows by this event's column, or `total', smallest first.\n"
+    "\t-d|--descending <event>\n"
+    "\t             \tSort rows by this event's column, or `total', largest first.\n"
+    "\n"
+    "Exit status:\n"
+    "\t0  -  The table was printed (or no event occurred).\n"
+    "\t1  -  An error occurred.\n"
+    "\n"
+    "Events:\n";
 
 static const char short_opts[] = "hvzrPt:e:a:d:IFS";
 
+/* clang-format off */
 static const struct option long_opts[] = {
 	LONG_OPTIONS_HEAD,
 	{ "verbose", no_argument, NULL, 'v' },
@@ -114,6 +114,10 @@ static const struct option long_opts[] = {
 	{ "descending", required_argument, NULL, 'd' },
 	{ NULL, 0, NULL, 0 }
 };
+/* clang-format on */
+
+static const struct tool tool = { "inotifywatch", help_text, short_opts,
+	long_opts };
 
 static int
 bit_index(uint32_t bit)
@@ -195,21 +199,11 @@ sort_key_parse(struct options *opt, const char *key, int ascending)
 static void
 options_parse(struct options *opt, int argc, char **argv)
 {
-	int c, bad = 0;
+	int c;
 	uint32_t watched;
 
-	while (!bad && (c = getopt_long(argc, argv, short_opts, long_opts,
-	    NULL)) != -1) {
-		if (common_opt(&opt->c, c, optarg))
-			continue;
+	while ((c = options_next(&tool, argc, argv, &opt->c)) != -1) {
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			fputs(help_events, stdout);
-			exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
-		case OPT_VERSION:
-			printf("inotifywatch %s\n", VERSION);
-			exit(fflush(stdout) == 0 ? EXIT_EVENT : EXIT_ERROR);
 		case 'v':
 			opt->verbose = 1;
 			break;
@@ -220,16 +214,13 @@ options_parse(struct options *opt, int argc, char **argv)
 		case 'd':
 			sort_key_parse(opt, optarg, c == 'a');
 			break;
-		default:
-			bad = 1;
-			break;
 		}
 	}
 	watched = opt->c.events ? opt->c.events : IN_ALL_EVENTS;
 	if (opt->sort_key != SORT_TOTAL && (opt->sort_key & watched) == 0)
 		die("Can't sort by an event which isn't being watched for!");
 	common_opts_check(&opt->c);
-	if (bad)
+	if (opt->c.bad)
 		exit(EXIT_ERROR);
 }
 
@@ -253,7 +244,8 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 
 		while (cap <= (size_t)ev->watch)
 			cap *= 2;
-		st->per_watch = xrealloc(st->per_watch, cap * sizeof(struct counts *));
+		st->per_watch =
+		    xrealloc(st->per_watch, cap * sizeof(struct counts *));
 		memset(st->per_watch + st->cap, 0,
 		    (cap - st->cap) * sizeof(struct counts *));
 		st->cap = cap;
@@ -284,9 +276,9 @@ stats_free(struct stats *st)
 }
 
 struct row {
-	int		 watch;
-	int		 wd;
-	unsigned	 key;
+	int watch;
+	int rank; /* the order watches were set up in */
+	unsigned key;
 };
 
 static int sort_ascending;
@@ -299,7 +291,7 @@ row_cmp(const void *a, const void *b)
 
 	if (x->key != y->key)
 		return (x->key < y->key) == sort_ascending ? -1 : 1;
-	return (x->wd > y->wd) - (x->wd < y->wd);
+	return (x->rank > y->rank) - (x->rank < y->rank);
 }
 
 static void
@@ -307,7 +299,8 @@ table_print(struct watcher *wt, const struct stats *st,
     const struct options *opt)
 {
 	static const struct counts none;
-	struct row *rows = xmalloc(watcher_table_size(wt) * sizeof(*rows));
+	size_t slots = watcher_slots(wt);
+	struct row *rows = xmalloc(slots * sizeof(*rows));
 	int shown[NCOLUMNS];
 	size_t i, j, nrows = 0;
 	struct outbuf out = { 0 };
@@ -319,18 +312,20 @@ table_print(struct watcher *wt, const struct stats *st,
 		return;
 	}
 	for (j = 0; j < NCOLUMNS; j++)
-		shown[j] = (columns[j].mask & st->user_mask) && (opt->zero ||
-		    st->column_total[bit_index(columns[j].mask)] > 0);
-	for (i = 0; i < watcher_table_size(wt); i++) {
-		const struct watch *w = &wt->table.w[i];
-		const struct counts *c = i < st->cap && st->per_watch[i] ?
-		    st->per_watch[i] : &none;
+		shown[j] = (columns[j].mask & st->user_mask) &&
+		    (opt->zero ||
+			st->column_total[bit_index(columns[j].mask)] > 0);
+	for (i = 0; i < slots; i++) {
+		int rank = watch_rank(wt, (int)i);
+		const struct counts *c =
+		    i < st->cap && st->per_watch[i] ? st->per_watch[i] : &none;
 
-		if (w->wd < 0 || (c->total == 0 && !opt->zero))
+		if (rank < 0 || (c->total == 0 && !opt->zero))
 			continue;
 		rows[nrows].watch = (int)i;
-		rows[nrows].wd = w->wd;
-		rows[nrows].key = opt->sort_key == SORT_TOTAL ? c->total :
+		rows[nrows].rank = rank;
+		rows[nrows].key = opt->sort_key == SORT_TOTAL ?
+		    c->total :
 		    c->bit[bit_index(opt->sort_key)];
 		nrows++;
 	}
@@ -346,7 +341,8 @@ table_print(struct watcher *wt, const struct stats *st,
 	outbuf_adds(&out, "filename\n");
 	for (i = 0; i < nrows; i++) {
 		const struct counts *c = (size_t)rows[i].watch < st->cap &&
-		    st->per_watch[rows[i].watch] ? st->per_watch[rows[i].watch] :
+			st->per_watch[rows[i].watch] ?
+		    st->per_watch[rows[i].watch] :
 		    &none;
 
 		snprintf(num, sizeof(num), "%-5u  ", c->total);
@@ -367,101 +363,82 @@ table_print(struct watcher *wt, const struct stats *st,
 	free(rows);
 }
 
+/* What the set-up says, as the reference says it. */
 static void
-watches_establish(struct watcher *wt, const struct options *opt,
-    const struct path_list *pl)
+setup_note(struct watcher *wt, enum setup_step step, const char *path, int err,
+    void *arg)
 {
-	size_t i;
+	const struct options *opt = arg;
+	int verbose_r = opt->verbose && opt->c.recursive;
 
-	msg("Establishing watches...");
-	for (i = 0; i < pl->npaths; i++) {
-		int err;
-
-		if (opt->verbose && opt->c.recursive)
-			msg("Setting up watch(es) on %s", pl->paths[i]);
-		err = watcher_add(wt, pl->paths[i], opt->c.recursive);
-		if (err == ENOSPC) {
-			err_watch_limit(pl->paths[i], pl, opt->c.recursive);
-			exit(EXIT_ERROR);
-		}
-		if (err != 0)
-			die("Failed to watch %s: %s", pl->paths[i],
-			    strerror(err));
-		if (opt->verbose && opt->c.recursive)
-			msg("OK, %s is now being watched.", pl->paths[i]);
+	switch (step) {
+	case SETUP_BEGIN:
+		msg("Establishing watches...");
+		break;
+	case SETUP_OPERAND:
+		if (verbose_r)
+			msg("Setting up watch(es) on %s", path);
+		break;
+	case SETUP_WATCHED:
+		if (verbose_r)
+			msg("OK, %s is now being watched.", path);
+		break;
+	case SETUP_FAILED:
+		die("Failed to watch %s: %s", path, strerror(err));
+	case SETUP_DONE:
+		if (opt->verbose)
+			msg("Total of %zu watches.", watcher_names(wt));
+		msg("Finished establishing watches, now collecting "
+		    "statistics.");
+		if (opt->verbose && opt->c.timeout)
+			msg("Will listen for events for %lu seconds.",
+			    opt->c.timeout);
+		break;
 	}
-	setup_memory_release();
-	if (opt->verbose)
-		msg("Total of %zu watches.", watcher_names(wt));
-	msg("Finished establishing watches, now collecting statistics.");
-	if (opt->verbose && opt->c.timeout)
-		msg("Will listen for events for %lu seconds.", opt->c.timeout);
 }
 
-/*
- * Counts until a signal or the end of -t; what the kernel queued before
- * then is counted too.
- */
+/* SIGUSR1: the table so far, and a blank line after it. */
 static void
-events_count(struct watcher *wt, struct stats *st, const struct options *opt,
-    const sigset_t *wait_mask)
+table_dump(struct watcher *wt, void *arg)
 {
-	long long deadline = opt->c.timeout ?
-	    now_ms() + (long long)opt->c.timeout * 1000 : -1;
-	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
-	struct pacer pace;
+	const struct stats *st = arg;
 
-	pacer_init(&pace);
-	for (;;) {
-		int r = 1;
-
-		if (pace.pause_ns > 0 && poll_timeout(deadline) != 0)
-			wait_pause(&pace, deadline, wait_mask);
-		else
-			r = wait_events(&pfd, 1, deadline, wait_mask);
-		if (events_drain(wt, on_event, st) == DRAIN_FAILED)
-			die("Couldn't read events: %s", strerror(errno));
-		pacer_after_read(&pace, wt->records);
-		/* A stream never leaves the queue empty: the clock decides. */
-		if (signal_stop || r == 0 ||
-		    (deadline >= 0 && poll_timeout(deadline) == 0))
-			return;
-		if (signal_dump) {
-			signal_dump = 0;
-			table_print(wt, st, opt);
-			fputs("\n", stdout);
-			fflush(stdout);
-		}
-	}
+	table_print(wt, st, st->opt);
+	fputs("\n", stdout);
+	fflush(stdout);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	struct watcher wt;
+	struct watch_settings ws;
+	struct watcher *wt;
 	struct stats st = { 0 };
 	struct path_list pl;
-	sigset_t wait_mask;
+	struct run run = { 0 };
 
-	signals_catch(&wait_mask, SIGNALS_USR1);
+	signals_catch(SIGNALS_USR1);
 	options_parse(&opt, argc, argv);
-	watcher_init(&wt, &opt.c);
-	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
-	wt.excludes = pl.excludes;
-	wt.nexcludes = pl.nexcludes;
-	wt.keep_dropped = 1;
+	watch_settings_init(&ws, &opt.c);
+	ws.keep_dropped = 1;
 	/* A oneshot watch ends at its first event: there is no tree to follow. */
-	wt.follow_tree = opt.c.recursive && !(opt.c.events & IN_ONESHOT);
-	if (wt.follow_tree)
-		wt.mask |= EVENT_TREE;
+	ws.follow_tree = opt.c.recursive && !(opt.c.events & IN_ONESHOT);
+	wt = watcher_new(&ws);
+	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);
+	st.opt = &opt;
 	st.user_mask = opt.c.events ? opt.c.events : IN_ALL_EVENTS;
 
-	watches_establish(&wt, &opt, &pl);
-	events_count(&wt, &st, &opt, &wait_mask);
-	table_print(&wt, &st, &opt);
+	watches_establish(wt, &pl, setup_note, &opt);
+	run.on_event = on_event;
+	run.arg = &st;
+	run.timeout = opt.c.timeout;
+	run.dump = table_dump;
+	run.out_fd = -1;
+	watcher_run(wt, &run);
+	table_print(wt, &st, &opt);
 	stats_free(&st);
-	watcher_free(&wt);
+	watcher_free(wt);
 	path_list_free(&pl);
 	return EXIT_EVENT;
 }

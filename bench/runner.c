@@ -196,7 +196,8 @@ spin_line(int fd)
 			return 1;
 		if (r > 0)
 			continue;
-		if (r == 0 || (errno != EAGAIN && errno != EINTR) || now() > give_up)
+		if (r == 0 || (errno != EAGAIN && errno != EINTR) ||
+		    now() > give_up)
 			return 0;
 	}
 }
@@ -324,8 +325,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "latency") == 0)
-		return argc < 7 ? 2 : latency(atol(argv[2]), argv + 3, argv + 5,
-		    argv + 7);
+		return argc < 7 ?
+		    2 :
+		    latency(atol(argv[2]), argv + 3, argv + 5, argv + 7);
 	if (argc < 5)
 		return 2;
 	{

@@ -44,19 +44,17 @@ tree_make(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct common_opts o = { 0 };
-	struct watcher wt;
+	struct watch_settings ws = { .recursive = 1, .follow_tree = 1 };
+	struct watcher *wt;
 	size_t sum = 0;
 
 	if (tree[sizeof(tree) - 2] == 'X')
 		tree_make();
-	watcher_init(&wt, &o);
-	wt.follow_tree = 1;
-	wt.mask |= EVENT_TREE;
-	if (watcher_add(&wt, tree, 1) == 0) {
-		events_decode(&wt, (const char *)data, size, count, &sum);
-		events_decode(&wt, (const char *)data, size / 2, count, &sum);
+	wt = watcher_new(&ws);
+	if (watcher_add(wt, tree) == 0) {
+		events_decode(wt, (const char *)data, size, count, &sum);
+		events_decode(wt, (const char *)data, size / 2, count, &sum);
 	}
-	watcher_free(&wt);
+	watcher_free(wt);
 	return 0;
 }

@@ -12,10 +12,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct options opt = { 0 };
-	struct watcher wt = { 0 };
 	struct printer pr;
 	struct event ev = { -1, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_ISDIR,
-	    0x1e3, "name with space" };
+		0x1e3, "name with space" };
 	char *fmt = malloc(size + 1);
 
 	memcpy(fmt, data, size);
@@ -28,13 +27,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pr.fmt.timefmt = opt.timefmt;
 	format_compile(&pr.fmt, fmt, !opt.no_newline);
 	(void)format_uses_time(fmt);
-	print_formatted(&pr, &wt, &ev);
-	print_csv(&pr, &wt, &ev);
+	print_formatted(&pr, NULL, &ev);
+	print_csv(&pr, NULL, &ev);
 	free(pr.fmt.steps);
 	free(pr.fmt.text.data);
 	free(pr.fmt.time_text.data);
 	free(pr.out.data);
-	free(wt.scratch.data);
 	free(fmt);
 	return 0;
 }
