@@ -2865,10 +2865,14 @@ watches_establish(struct watcher *wt, const struct path_list *pl, setup_fn note,
 	note(wt, SETUP_DONE, NULL, 0, arg);
 }
 
-/* The run's hand-out: it notes that an event came, for an idle -t. */
+/*
+ * The run's hand-out: it notes that an event came, for an idle -t, and
+ * when the open batch began and last had an event (-1: none open).
+ */
 struct run_state {
 	const struct run *run;
 	int handed;
+	long long batch_first, batch_last;
 };
 
 static int
@@ -2880,18 +2884,49 @@ run_event(struct watcher *wt, const struct event *ev, void *arg)
 	return rs->run->on_event(wt, ev, rs->run->arg);
 }
 
+/* The earlier of two deadlines; -1 is none. */
+static long long
+deadline_min(long long a, long long b)
+{
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
+/* When the open batch ends: a quiet period after its last event, or its
+   longest delay after its first; -1 if none is open. */
+static long long
+batch_due(const struct run_state *rs)
+{
+	const struct run *run = rs->run;
+
+	if (rs->batch_first < 0)
+		return -1;
+	return deadline_min(rs->batch_last + run->batch_quiet_ms,
+	    rs->batch_first + run->batch_max_ms);
+}
+
+static void
+batch_close(struct run_state *rs)
+{
+	if (rs->batch_first < 0)
+		return;
+	rs->batch_first = rs->batch_last = -1;
+	rs->run->batch_end(rs->run->arg);
+}
+
 /*
  * One ppoll() waits for the kernel's queue, room in the held output and
- * the signals; while events stream in, a pause takes the place of the
- * wait (see the pacer). Held output is written while the next events
- * are read.
+ * the signals, until -t or the end of the open batch; while events
+ * stream in, a pause takes the place of the wait (see the pacer). Held
+ * output is written while the next events are read.
  */
 enum run_end
 watcher_run(struct watcher *wt, const struct run *run)
 {
 	long long span = (long long)run->timeout * 1000;
 	long long deadline = run->timeout ? now_ms() + span : -1;
-	struct run_state rs = { run, 0 };
+	struct run_state rs = { run, 0, -1, -1 };
 	struct pacer pace;
 
 	pacer_init(&pace);
@@ -2901,25 +2936,30 @@ watcher_run(struct watcher *wt, const struct run *run)
 			{ .fd = wt->fd, .events = POLLIN },
 			{ .fd = run->out_fd, .events = held > 0 ? POLLOUT : 0 },
 		};
+		long long wake = deadline_min(deadline, batch_due(&rs));
 		/* Held output is written first: its POLLOUT must wake us. */
-		int pausing = pace.pause_ns > 0 && held == 0 &&
-		    poll_timeout(deadline) != 0;
+		int pausing =
+		    pace.pause_ns > 0 && held == 0 && poll_timeout(wake) != 0;
 		int r = 0;
 		enum drain d;
 
 		if (run->held_max > 0 && held >= run->held_max)
 			pfd[0].events = 0;
 		if (pausing)
-			wait_pause(&pace, deadline);
+			wait_pause(&pace, wake);
 		else
-			r = wait_events(pfd, 2, deadline);
+			r = wait_events(pfd, 2, wake);
 		if (signal_stop) {
 			events_drain(wt, run_event, &rs);
+			batch_close(&rs);
 			return RUN_SIGNAL;
 		}
 		/* A stream's last event came a pause ago: -t is not near. */
-		if (r == 0 && !pausing)
+		if (r == 0 && !pausing && deadline >= 0 &&
+		    poll_timeout(deadline) == 0) {
+			batch_close(&rs);
 			return RUN_TIMEOUT;
+		}
 		if (pfd[1].revents & (POLLERR | POLLHUP))
 			run->gone(run->arg);
 		/* The table a SIGUSR1 asks for counts what is queued. */
@@ -2932,12 +2972,22 @@ watcher_run(struct watcher *wt, const struct run *run)
 				    strerror(errno));
 			if (d == DRAIN_STOPPED)
 				return RUN_STOPPED;
-			if (rs.handed && run->timeout_idle && run->timeout)
+			if (rs.handed && run->batch_end != NULL) {
+				rs.batch_last = now_ms();
+				if (rs.batch_first < 0)
+					rs.batch_first = rs.batch_last;
+			}
+			if (rs.handed && run->timeout_idle && run->timeout) {
 				deadline = now_ms() + span;
-			else if (deadline >= 0 && poll_timeout(deadline) == 0)
+			} else if (deadline >= 0 &&
+			    poll_timeout(deadline) == 0) {
+				batch_close(&rs);
 				return RUN_TIMEOUT;
+			}
 			pacer_after_read(&pace, wt->records);
 		}
+		if (rs.batch_first >= 0 && poll_timeout(batch_due(&rs)) == 0)
+			batch_close(&rs);
 		if (signal_dump && run->dump != NULL) {
 			signal_dump = 0;
 			run->dump(wt, run->arg);

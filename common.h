@@ -226,6 +226,13 @@ struct run {
 	size_t (*held)(void *arg); /* bytes held */
 	void (*write)(void *arg);  /* writes what out_fd takes */
 	void (*gone)(void *arg);   /* out_fd's reader went away */
+	/*
+	 * Batches (--batch): once events were handed out, batch_end is
+	 * called when none came for batch_quiet_ms, or batch_max_ms after
+	 * the batch's first, and before the run ends on -t or a signal.
+	 */
+	void (*batch_end)(void *arg);
+	long long batch_quiet_ms, batch_max_ms;
 };
 enum run_end {
 	RUN_STOPPED, /* on_event asked to stop */

@@ -18,6 +18,7 @@ enum {
 	OPT_FORMAT = OPT_TOOL,
 	OPT_NO_NEWLINE,
 	OPT_TIMEFMT,
+	OPT_BATCH,
 };
 
 struct options {
@@ -31,6 +32,8 @@ struct options {
 	const char *outfile;
 	const char *format;
 	const char *timefmt;
+	long long batch_quiet_ms; /* --batch; 0: none */
+	long long batch_max_ms;
 };
 
 /* A --format string compiled once into a list of steps. */
@@ -72,7 +75,26 @@ struct printer {
 	int out_pipe; /* a pipe of our own: never block on it */
 	uint32_t user_mask;
 	int status;
+	int batch_open; /* events printed since the last BATCH_END */
 };
+
+/*
+ * What ends a batch under --batch: a record whose events field says
+ * BATCH_END, a name no event has; its other fields are empty.
+ */
+static const struct event batch_marker = { -1, 0, 0, "" };
+#define BATCH_END "BATCH_END"
+
+/* The events field of ev; its length. */
+static size_t
+events_text(const struct event *ev, char sep, char *text)
+{
+	if (ev == &batch_marker) {
+		memcpy(text, BATCH_END, sizeof(BATCH_END));
+		return sizeof(BATCH_END) - 1;
+	}
+	return event_mask_format(ev->mask, sep, text);
+}
 
 static const char help_text[] =
     "inotifywait " VERSION "\n"
@@ -116,6 +138,10 @@ static const char help_text[] =
     "\t              \t0 waits for ever.\n"
     "\t-e|--event <event1> [ -e|--event <event2> ... ]\n"
     "\t              \tReport only these events; default: all of them.\n"
+    "\t--batch <quiet>[,<max>]\n"
+    "\t              \tWith -m, end each burst of events with a BATCH_END\n"
+    "\t              \trecord once none came for <quiet> seconds, or <max>\n"
+    "\t              \tseconds (default 10 x <quiet>) after its first.\n"
     "\n"
     "Exit status:\n"
     "\t0  -  An event that was asked for arrived.\n"
@@ -142,6 +168,7 @@ static const struct option long_opts[] = {
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "syslog", no_argument, NULL, 's' },
 	{ "no-newline", no_argument, NULL, OPT_NO_NEWLINE },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ NULL, 0, NULL, 0 }
 };
 /* clang-format on */
@@ -233,9 +260,12 @@ format_compile(struct format *f, const char *s, int newline)
 		format_text(f, "\n", 1);
 }
 
-/* Whether %T is a directive of s (in "%%T" it is not, unlike the reference). */
+/*
+ * Whether s has a directive of this kind (%T is not one in "%%T", unlike
+ * the reference).
+ */
 static int
-format_uses_time(const char *s)
+format_uses(const char *s, enum step_kind kind)
 {
 	struct format f = { 0 };
 	size_t i;
@@ -243,7 +273,7 @@ format_uses_time(const char *s)
 
 	format_compile(&f, s, 0);
 	for (i = 0; i < f.nsteps; i++)
-		if (f.steps[i].kind == STEP_TIME)
+		if (f.steps[i].kind == kind)
 			found = 1;
 	free(f.steps);
 	free(f.text.data);
@@ -300,7 +330,7 @@ print_formatted(struct printer *pr, struct watcher *wt, const struct event *ev)
 			outbuf_add(&pr->out, text, len);
 			break;
 		case STEP_EVENTS:
-			len = event_mask_format(ev->mask, st->sep, text);
+			len = events_text(ev, st->sep, text);
 			outbuf_add(&pr->out, text, len);
 			break;
 		case STEP_TIME:
@@ -348,7 +378,7 @@ print_csv(struct printer *pr, struct watcher *wt, const struct event *ev)
 		csv_field(&pr->out, p, len);
 		outbuf_addc(&pr->out, ',');
 	}
-	len = event_mask_format(ev->mask, ',', text);
+	len = events_text(ev, ',', text);
 	csv_field(&pr->out, text, len);
 	outbuf_addc(&pr->out, ',');
 	csv_field(&pr->out, ev->name, strlen(ev->name));
@@ -358,6 +388,7 @@ print_csv(struct printer *pr, struct watcher *wt, const struct event *ev)
 static void
 print_event(struct printer *pr, struct watcher *wt, const struct event *ev)
 {
+	pr->batch_open = ev != &batch_marker;
 	if (pr->opt->csv)
 		print_csv(pr, wt, ev);
 	else
@@ -384,6 +415,54 @@ on_event(struct watcher *wt, const struct event *ev, void *arg)
 		return 1;
 	}
 	return 0;
+}
+
+/* A batch's quiet period (or longest delay) came with events in it. */
+static void
+batch_end(void *arg)
+{
+	struct printer *pr = arg;
+
+	if (pr->batch_open)
+		print_event(pr, NULL, &batch_marker);
+}
+
+/*
+ * Seconds as a decimal number (3, 0.25, .5), as milliseconds rounded
+ * down; -1 if s does not start with one, or it is over a year.
+ */
+static long long
+seconds_parse(const char *s, char **end)
+{
+	long long ms = 0, unit = 1000;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && ms <= 31536000000LL; p++)
+		ms = ms * 10 + (long long)(*p - '0') * 1000;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			ms += (long long)(*p - '0') * (unit /= 10);
+	*end = (char *)p;
+	if (p == s || (p == s + 1 && *s == '.') || ms > 31536000000LL)
+		return -1;
+	return ms;
+}
+
+/* --batch QUIET[,MAX]: QUIET above 0, MAX not below QUIET. */
+static void
+batch_parse(struct options *opt, const char *arg)
+{
+	char *end;
+
+	opt->batch_quiet_ms = seconds_parse(arg, &end);
+	opt->batch_max_ms = opt->batch_quiet_ms * 10;
+	if (opt->batch_quiet_ms > 0 && *end == ',')
+		opt->batch_max_ms = seconds_parse(end + 1, &end);
+	if (opt->batch_quiet_ms <= 0 || *end != '\0' ||
+	    opt->batch_max_ms < opt->batch_quiet_ms)
+		die("--batch: '%s' is not <quiet>[,<max>] in seconds, with "
+		    "<quiet> at least 0.001 and <max> not below it.",
+		    arg);
 }
 
 static void
@@ -428,6 +507,9 @@ options_parse(struct options *opt, int argc, char **argv)
 		case OPT_TIMEFMT:
 			opt->timefmt = optarg;
 			break;
+		case OPT_BATCH:
+			batch_parse(opt, optarg);
+			break;
 		}
 	}
 	/* After a bad option, getopt said what is wrong; the checks still run. */
@@ -439,11 +521,18 @@ options_parse(struct options *opt, int argc, char **argv)
 	if (opt->timefmt != NULL && opt->format == NULL)
 		die("--timefmt cannot be specified without --format.");
 	if (opt->format != NULL && opt->timefmt == NULL &&
-	    format_uses_time(opt->format))
+	    format_uses(opt->format, STEP_TIME))
 		die("%%T is in --format string, but --timefmt was not "
 		    "specified.");
 	if (opt->daemon && opt->outfile == NULL)
 		die("-o must be specified with -d.");
+	if (opt->batch_quiet_ms > 0 && !opt->monitor)
+		die("--batch needs -m or -d: without them the first event "
+		    "ends the program.");
+	if (opt->batch_quiet_ms > 0 && opt->format != NULL &&
+	    !format_uses(opt->format, STEP_EVENTS))
+		die("--batch needs %%e in --format: the events field is "
+		    "where BATCH_END marks the end of a batch.");
 	/* The reference warns even after a bad option. */
 	if (opt->c.n_exclude > 1)
 		msg("--exclude: only the last option will be taken into "
@@ -643,6 +732,11 @@ main(int argc, char **argv)
 	run.held = output_held;
 	run.write = output_write;
 	run.gone = output_gone;
+	if (opt.batch_quiet_ms > 0) {
+		run.batch_end = batch_end;
+		run.batch_quiet_ms = opt.batch_quiet_ms;
+		run.batch_max_ms = opt.batch_max_ms;
+	}
 	end = watcher_run(wt, &run);
 	output_finish(&pr);
 	printer_free(&pr);

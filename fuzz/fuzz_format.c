@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pr.opt = &opt;
 	pr.fmt.timefmt = opt.timefmt;
 	format_compile(&pr.fmt, fmt, !opt.no_newline);
-	(void)format_uses_time(fmt);
+	(void)format_uses(fmt, STEP_TIME);
 	print_formatted(&pr, NULL, &ev);
 	print_csv(&pr, NULL, &ev);
 	free(pr.fmt.steps);
