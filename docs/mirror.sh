@@ -1,16 +1,12 @@
-#!/bin/sh
+#!/bin/bash
 # mirror.sh: keep rsync destinations a real-time mirror of a folder, driven
-# by inotifywait. See docs/mirror.md for how it works and why.
+# by our inotifywait. See docs/mirror.md for how it works and why.
 #
-# Needs: a POSIX sh (dash is fine), rsync 3.1 or later on both ends, our
-# inotifywait, and the usual GNU or busybox tools (head -c, tail -c,
-# sort -z, xargs -0, find -print0, mkfifo, mktemp, and a sleep that takes
-# fractions of a second). Linux only (inotify, /proc).
-
-# shellcheck disable=SC2154 # per-destination variables are set by eval
+# Needs bash 4.4 or later, rsync 3.1 or later on both ends, our inotifywait
+# (for --batch), and find, sort -z and mktemp. Linux only.
 
 me=${0##*/}
-set -f
+set -f -o pipefail
 
 usage() {
 	cat <<EOF
@@ -19,7 +15,7 @@ Usage: $me [options] -s SOURCE -d DEST [-d DEST ...]
 
 Mirrors the folder SOURCE to every DEST in real time: a full
 'rsync -a --delete' at start, then one 'rsync --files-from' per
-destination for each batch of changes. DEST is anything rsync takes as a
+destination for each burst of changes. DEST is anything rsync takes as a
 destination: rsync://user@host:port/module/, host::module/, host:path/,
 or a local path. A daemon's password goes in RSYNC_PASSWORD, an ssh
 command in RSYNC_RSH, as rsync reads them.
@@ -28,10 +24,13 @@ Options (environment variable in brackets; options win):
   -s DIR      the folder to mirror [MIRROR_SOURCE]
   -d DEST     a destination; repeat for more [MIRROR_DESTS, separated by
               white space]
-  -q SECONDS  quiet period: a batch is sent once no event came for this
-              long (fractions allowed) [MIRROR_QUIET, 0.5]
-  -m SECONDS  longest a batch waits for the quiet period, so that a file
-              written without pause is still sent [MIRROR_MAX_DELAY, 5]
+  -q SECONDS  quiet period: a burst is sent once no event came for this
+              long (fractions allowed) [MIRROR_QUIET, 0.05]
+  -m SECONDS  longest a burst waits for the quiet period, so that a file
+              written without pause is still sent [MIRROR_MAX_DELAY, 1]
+  -x PATTERN  do not watch or send what matches PATTERN (rsync's exclude
+              syntax); repeat for more [MIRROR_EXCLUDES, white space]
+  -f SECONDS  also sync everything this often; 0: never [MIRROR_FULL_EVERY, 0]
   -o OPTS     extra rsync options, split at white space, for every rsync
               run, e.g. '-H -A -X --bwlimit=20m' [MIRROR_RSYNC_OPTS]
   -b SECONDS  longest wait between retries of a failed destination
@@ -39,498 +38,202 @@ Options (environment variable in brackets; options win):
   -i PATH     the inotifywait to use [MIRROR_INOTIFYWAIT; default: the
               one in the folder above this script, else inotifywait in PATH]
   -p FILE     write the watcher's process id to FILE [MIRROR_PIDFILE]
-  -L BYTES    start a new event log once the current one is this big
-              [MIRROR_LOG_MAX, 67108864]
-  -v          say what each batch did, on stderr [MIRROR_VERBOSE=1]
+  -v          also log bursts that sent nothing [MIRROR_VERBOSE=1]
   -h          print this text and exit
 
-Runs until SIGINT, SIGTERM or SIGHUP (exit 0), or until the watcher ends
-(exit 1). Failures are reported on stderr and retried with back-off.
+Logs one line per sync on stderr. Runs until SIGINT, SIGTERM or SIGHUP
+(exit 0), or until the source folder or the watcher goes (exit 1).
 EOF
 }
 
-say() {
-	printf '%s: %s\n' "$me" "$*" >&2
-}
+say() { printf '%s: %s\n' "$me" "$*" >&2; }
+die() { say "$*"; exit 1; }
 
-note() {
-	if [ "$verbose" = 1 ]; then
-		say "$@"
-	fi
-}
-
-die() {
-	say "$*"
-	exit 1
-}
-
-# --- Options ---------------------------------------------------------------
-
-src=${MIRROR_SOURCE:-}
-quiet=${MIRROR_QUIET:-0.5}
-maxdelay=${MIRROR_MAX_DELAY:-5}
-rsync_opts=${MIRROR_RSYNC_OPTS:-}
-backoff_max=${MIRROR_BACKOFF_MAX:-60}
-iw=${MIRROR_INOTIFYWAIT:-}
-pidfile=${MIRROR_PIDFILE:-}
-log_max=${MIRROR_LOG_MAX:-67108864}
-verbose=${MIRROR_VERBOSE:-0}
-ndest=0
-
-add_dest() {
-	[ -n "$1" ] || die "an empty destination"
-	ndest=$((ndest + 1))
-	eval "dest_$ndest=\$1"
-}
-
-while getopts s:d:q:m:o:b:i:p:L:vh opt; do
+src=${MIRROR_SOURCE:-} quiet=${MIRROR_QUIET:-0.05} maxdelay=${MIRROR_MAX_DELAY:-1}
+full_every=${MIRROR_FULL_EVERY:-0} backoff_max=${MIRROR_BACKOFF_MAX:-60}
+iw=${MIRROR_INOTIFYWAIT:-} pidfile=${MIRROR_PIDFILE:-} verbose=${MIRROR_VERBOSE:-0}
+read -r -a rsync_opts <<<"${MIRROR_RSYNC_OPTS:-}"
+read -r -a excludes <<<"${MIRROR_EXCLUDES:-}"
+dests=()
+while getopts s:d:q:m:x:f:o:b:i:p:vh opt; do
 	case $opt in
 	s) src=$OPTARG ;;
-	d) add_dest "$OPTARG" ;;
+	d) dests+=("$OPTARG") ;;
 	q) quiet=$OPTARG ;;
 	m) maxdelay=$OPTARG ;;
-	o) rsync_opts=$OPTARG ;;
+	x) excludes+=("$OPTARG") ;;
+	f) full_every=$OPTARG ;;
+	o) read -r -a rsync_opts <<<"$OPTARG" ;;
 	b) backoff_max=$OPTARG ;;
 	i) iw=$OPTARG ;;
 	p) pidfile=$OPTARG ;;
-	L) log_max=$OPTARG ;;
 	v) verbose=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
-if [ -z "$src" ] && [ $# -gt 0 ]; then
-	src=$1
-	shift
-fi
-if [ $# -gt 0 ]; then
-	[ "$ndest" -eq 0 ] || die "destinations given both as -d and as arguments"
-	for d in "$@"; do
-		add_dest "$d"
-	done
-fi
-if [ "$ndest" -eq 0 ]; then
-	for d in ${MIRROR_DESTS:-}; do
-		add_dest "$d"
-	done
-fi
-
+[ -n "$src" ] || { src=${1:-}; shift; }
+[ $# -eq 0 ] || [ ${#dests[@]} -eq 0 ] || die "destinations given both as -d and as arguments"
+[ $# -gt 0 ] && dests=("$@")
+[ ${#dests[@]} -gt 0 ] || read -r -a dests <<<"${MIRROR_DESTS:-}"
 [ -n "$src" ] || { usage >&2; die "no source folder (-s)"; }
-[ "$ndest" -gt 0 ] || { usage >&2; die "no destination (-d)"; }
+[ ${#dests[@]} -gt 0 ] || { usage >&2; die "no destination (-d)"; }
 [ -d "$src" ] || die "$src is not a folder"
-
-is_decimal() {
-	case $1 in
-	'' | . | *[!0-9.]* | *.*.*) return 1 ;;
-	esac
-	return 0
-}
-is_decimal "$quiet" || die "-q: '$quiet' is not a number of seconds"
-is_decimal "$maxdelay" || die "-m: '$maxdelay' is not a number of seconds"
-case $backoff_max in '' | *[!0-9]* | 0) die "-b: '$backoff_max' is not a whole number of seconds" ;; esac
-case $log_max in '' | *[!0-9]*) die "-L: '$log_max' is not a number of bytes" ;; esac
-# How many quiet periods a batch may wait at most.
-maxnaps=$(awk -v q="$quiet" -v m="$maxdelay" \
-	'BEGIN { n = (q > 0) ? int(m / q) : 1; print (n < 1) ? 1 : n }')
-
+[[ $full_every =~ ^[0-9]+$ ]] || die "-f: '$full_every' is not a whole number of seconds"
+[[ $backoff_max =~ ^[1-9][0-9]*$ ]] || die "-b: '$backoff_max' is not a whole number of seconds"
 if [ -z "$iw" ]; then
-	here=$(cd "$(dirname "$0")" && pwd -P)
-	if [ -x "$here/../inotifywait" ]; then
-		iw=$here/../inotifywait
-	else
-		iw=inotifywait
-	fi
+	iw=$(cd "$(dirname "$0")/.." && pwd -P)/inotifywait
+	[ -x "$iw" ] || iw=inotifywait
 fi
 command -v "$iw" >/dev/null 2>&1 || die "no inotifywait at '$iw' (use -i)"
 command -v rsync >/dev/null 2>&1 || die "rsync is not installed"
-
-# The physical path, even when it ends in a newline.
 src=$(cd "$src" && pwd -P && echo x) || die "cannot enter $src"
-src=${src%?x}
+src=${src%?x}   # the physical path, even when it ends in a newline
 
-# --- Work folder, clean-up -------------------------------------------------
-
-# The work folder holds the event log; the watcher must not see it.
 work=$(mktemp -d "${TMPDIR:-/tmp}/mirror.XXXXXX") || die "cannot make a work folder"
 work=$(cd "$work" && pwd -P)
-case $work/ in
-"$src"/*)
+if [[ $work/ == "$src"/* ]]; then
 	rm -rf "$work"
 	die "the work folder $work is inside the source; set TMPDIR to a folder outside it"
-	;;
-esac
-
-# Our children not yet waited for (so their ids cannot have been reused).
-child=      # the command the loop waits for now (dd, sleep, rsync)
-iw_pid=     # the watcher of the source
-tick_pid=   # the watcher of the event log
-
+fi
+iw_pid='' child='' events=''
 cleanup() {
 	trap '' INT TERM HUP
-	pids="$child $iw_pid $tick_pid"
-	j=1
-	while [ "$j" -le "$ndest" ]; do
-		eval "pids=\"\$pids \${timer_$j:-}\""
-		j=$((j + 1))
-	done
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-		# A stopped process would keep the signal pending and us waiting.
-		kill -s CONT "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
+	# The watcher writes out what it holds before it ends: not to us.
+	[ -z "$events" ] || exec {events}<&-
+	for p in $child $iw_pid; do kill "$p" 2>/dev/null; done
+	for p in $child $iw_pid; do wait "$p" 2>/dev/null; done
 	rm -rf "$work"
-	if [ -n "$pidfile" ]; then
-		rm -f "$pidfile"
-	fi
+	[ -z "$pidfile" ] || rm -f "$pidfile"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM HUP
 
-# --- Waking up without polling ---------------------------------------------
-#
-# Everything the loop waits for shows up as a change in $work/ev: the
-# watcher appends events to a log there and writes its messages there, and
-# closes the log when it ends; a retry timer is a sleep whose output file is
-# there. A second inotifywait ("tick watcher") turns each change into a byte
-# on a FIFO, and the loop blocks reading that FIFO. A change made while the
-# loop is busy leaves a byte behind, so no wake-up is ever lost.
-
-if ! { mkdir "$work/ev" && mkfifo "$work/tick"; }; then
-	die "cannot set up $work"
-fi
-# alive PID: the process exists and is not a zombie (Linux /proc).
-alive() {
-	st=
-	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
-	case $st in *') Z '* | *') X '*) return 1 ;; esac
-	return 0
-}
-
-# block: wait until something changed in $work/ev (or a signal came).
-block() {
-	dd bs=65536 count=1 <&3 >/dev/null 2>&1 &
-	child=$!
-	wait "$child"
-	child=
-	if ! alive "$tick_pid"; then
-		cat "$work/tick.err" >&2
-		die "the watcher of the event log ended; stopping"
-	fi
-}
-
-# nap SECONDS: sleep, ending early on a signal.
-nap() {
-	sleep "$1" &
-	child=$!
-	wait "$child"
-	child=
-}
-
-# fsize FILE: its size in bytes.
-fsize() {
-	sz=$(wc -c <"$1")
-	echo "${sz##* }"
-}
-
-# The tick watcher is the only writer of the FIFO, so if it ends, the
-# reads see the end of file and the loop notices. (It opens the FIFO itself:
-# inotifywait makes its output non-blocking when it is a FIFO, which on a
-# shared open file would make our reads non-blocking too: a busy loop.)
-"$iw" -m -e modify,close_write --format x --no-newline "$work/ev" \
-	>"$work/tick" 2>"$work/tick.err" &
-tick_pid=$!
-# Opening the read end waits for the writer, and the writer for us.
-exec 3<"$work/tick"
-until grep -q '^Watches established\.$' "$work/tick.err" 2>/dev/null; do
-	if ! alive "$tick_pid"; then
-		cat "$work/tick.err" >&2
-		die "the watcher of the event log did not start"
-	fi
-	nap 0.05
+# rsync's exclude rules, for every run; and, as the watcher's @paths, the
+# folders they name by a plain path from the top (/logs, /cache/), which
+# then have no watch. Rules with wildcards only keep their matches off the
+# mirror: their folders are still watched.
+filter=() no_watch=()
+for x in "${excludes[@]}"; do
+	filter+=("--exclude=$x")
+	[[ $x == /* && $x != *[*?[]* ]] && no_watch+=("@.${x%/}")
 done
 
-# --- The watcher -------------------------------------------------------------
-
-gen=0
-ev=
-
-# start_watcher: start a watcher of the source writing to a new log, and
-# wait until its watches are in place. Events come as "EVENTS ./path" each
-# ended by a NUL; the overflow comes as "Q_OVERFLOW " (empty path).
-start_watcher() {
-	gen=$((gen + 1))
-	ev=$work/ev/events.$gen
-	everr=$work/ev/err.$gen
-	(cd "$src" && exec "$iw" -m -r \
-		-e create,modify,close_write,attrib,moved_to,moved_from,delete,delete_self,move_self \
-		--format '%e %w%f%0' --no-newline .) >>"$ev" 2>"$everr" 3>&- &
-	iw_pid=$!
-	if [ -n "$pidfile" ]; then
-		echo "$iw_pid" >"$pidfile"
-	fi
-	until grep -q '^Watches established\.$' "$everr" 2>/dev/null; do
-		if ! alive "$iw_pid"; then
-			cat "$everr" >&2
-			return 1
-		fi
-		block
-	done
-	return 0
-}
-
-# --- Destinations ------------------------------------------------------------
-#
-# Each destination i has: off_i, how much of the log it has been sent;
-# full_i, 1 when its next sync must be a full one; fails_i, failures in a
-# row; due_i, when (epoch seconds) it may be tried again, 0 for now.
-
-i=1
-while [ "$i" -le "$ndest" ]; do
-	eval "off_$i=0 full_$i=1 fails_$i=0 due_$i=0"
-	i=$((i + 1))
+# The watcher: one NUL-ended record per event, "EVENTS ./path", and
+# "BATCH_END " once a burst is over (see --batch in inotifywait(1)).
+exec {events}< <(cd "$src" && exec "$iw" -m -r --batch "$quiet,$maxdelay" \
+	-e create,modify,close_write,attrib,moved_to,moved_from,delete,delete_self,move_self \
+	--format '%e %w%f%0' --no-newline . "${no_watch[@]}" 2>"$work/iw.err")
+iw_pid=$!
+[ -z "$pidfile" ] || echo "$iw_pid" >"$pidfile"
+until grep -q '^Watches established\.$' "$work/iw.err" 2>/dev/null; do
+	kill -0 "$iw_pid" 2>/dev/null || die "the watcher did not start: $(cat "$work/iw.err")"
+	sleep 0.02
 done
-nfailing=0
 
-# The shell code that turns events into the paths to send, run by xargs
-# in the source folder, one argument per event.
-# shellcheck disable=SC2016
-expand_sh='
-for r do
-	e=${r%% *}
-	p=${r#* }
-	[ -n "$p" ] || continue
-	case $p in */) p=${p%/} ;; esac
-	if [ -e "$p" ] || [ -L "$p" ]; then
-		# A folder that appeared (made, or renamed or moved in): all of it.
-		case ,$e, in *,ISDIR,*)
-			case ,$e, in *,CREATE,* | *,MOVED_TO,*)
-				if [ -d "$p" ] && [ ! -L "$p" ]; then
-					find "$p" -print0
-					continue
-				fi
-			esac
-		esac
-		printf "%s\000" "$p"
-	elif [ -d "${p%/*}" ]; then
-		# Gone: rsync deletes it on the mirror (--delete-missing-args).
-		# If its folder is gone too, the event of that folder does it.
-		printf "%s\000" "$p"
-	fi
-done'
+# Per destination: full (1: the next sync sends everything), fails in a
+# row, and due, the time (seconds since the epoch) it may be tried again.
+declare -a full fails due
+for i in "${!dests[@]}"; do full[i]=1 fails[i]=0 due[i]=0; done
+next_full=$((full_every > 0 ? EPOCHSECONDS + full_every : 0))
 
-# prepare OFF SIZE: put the log from OFF to SIZE, cut after the last whole
-# record, in $work/chunk, and set chunk_end to where it ends in the log.
-prepare() {
-	tail -c +$(($1 + 1)) "$ev" | head -c $(($2 - $1)) >"$work/chunk"
-	chunk_end=$2
-	last=$(tail -c 1 "$work/chunk" | tr -d '\000' | wc -c)
-	if [ "${last##* }" -ne 0 ]; then
-		# The last record is still being written: leave it for later.
-		part=$(tr -c '\000' x <"$work/chunk" | tr '\000' '\n' | tail -n 1 | wc -c)
-		part=${part##* }
-		chunk_end=$(($2 - part))
-		head -c $((chunk_end - $1)) "$work/chunk" >"$work/chunk.tmp"
-		mv "$work/chunk.tmp" "$work/chunk"
-	fi
-	# Records that are not paths to send: the overflow, and the end of the
-	# source folder itself (whose path is ./).
-	marks=$(tr '\n\000' '\001\n' <"$work/chunk" |
-		LC_ALL=C grep -x -e 'Q_OVERFLOW ' -e 'DELETE_SELF ./' -e 'MOVE_SELF ./')
-	case $marks in
-	*SELF*) die "the source folder $src was deleted or moved; stopping" ;;
-	esac
-	overflow=0
-	if [ -n "$marks" ]; then
-		overflow=1
-	else
-		(cd "$src" && xargs -0 sh -c "$expand_sh" sh <"$work/chunk") |
-			LC_ALL=C sort -z -u >"$work/list"
-	fi
-}
-
-# run_rsync DEST ARGS...: run rsync, report its failure; 0 if it did its job.
-run_rsync() {
-	rdest=$1
+# rsync_to I ARGS...: one rsync run to destination I; logs it in one line
+# (files sent, bytes, seconds), or its failure, with a retry planned.
+rsync_to() {
+	local i=$1 d=${dests[$1]} start=$EPOCHREALTIME rc delay
 	shift
-	# shellcheck disable=SC2086
-	rsync "$@" $rsync_opts -- "$src/" "$rdest" 2>"$work/rsync.err" &
+	rsync "$@" --stats "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" \
+		>"$work/stats" 2>"$work/rsync.err" &
 	child=$!
 	wait "$child"
-	rc=$?
-	child=
-	case $rc in
-	0) return 0 ;;
-	24)
-		# Files vanished while rsync ran: their events come next.
-		if [ "$verbose" = 1 ]; then
-			sed "s|^|$me: |" "$work/rsync.err" >&2
-		fi
-		return 0
-		;;
-	esac
-	sed "s|^|$me: |" "$work/rsync.err" >&2
-	return "$rc"
-}
-
-# retry_later I RC: destination I failed; schedule a full sync with back-off.
-retry_later() {
-	eval "fails=\$fails_$1 rdest=\$dest_$1"
-	[ "$fails" -gt 0 ] || nfailing=$((nfailing + 1))
-	fails=$((fails + 1))
-	delay=1
-	n=1
-	while [ "$n" -lt "$fails" ] && [ "$delay" -lt "$backoff_max" ]; do
-		delay=$((delay * 2))
-		n=$((n + 1))
-	done
-	[ "$delay" -le "$backoff_max" ] || delay=$backoff_max
-	now=$(date +%s)
-	eval "full_$1=1 fails_$1=$fails due_$1=$((now + delay))"
-	say "rsync to $rdest failed (exit $2, $fails in a row); full sync again in ${delay}s"
-	# The end of the sleep closes a file in $work/ev, which wakes the loop.
-	sleep "$delay" >"$work/ev/timer.$1" 2>/dev/null &
-	eval "timer_$1=\$!"
-}
-
-# sync_all SIZE: send the log up to SIZE to every destination that is due.
-sync_all() {
-	synced=0
-	prepared=
-	now=0
-	[ "$nfailing" -eq 0 ] || now=$(date +%s)
-	i=1
-	while [ "$i" -le "$ndest" ]; do
-		eval "d=\$dest_$i off=\$off_$i full=\$full_$i due=\$due_$i fails=\$fails_$i"
-		i_now=$i
-		i=$((i + 1))
-		[ "$due" -le "$now" ] || continue
-		# A retry: the timer of this destination is done with.
-		eval "t=\${timer_$i_now:-}"
-		if [ -n "$t" ]; then
-			kill "$t" 2>/dev/null
-			wait "$t" 2>/dev/null
-			eval "timer_$i_now="
-		fi
-		kind=full
-		end=$1
-		if [ "$full" = 0 ]; then
-			[ "$off" -lt "$1" ] || continue
-			if [ "$prepared" != "$off" ]; then
-				prepare "$off" "$1"
-				prepared=$off
-			fi
-			end=$chunk_end
-			[ "$end" -gt "$off" ] || continue
-			if [ "$overflow" = 1 ]; then
-				say "the kernel's event queue overflowed: events were lost; full sync to $d"
-			else
-				kind=incremental
-			fi
-		fi
-		if [ "$kind" = full ]; then
-			note "full sync to $d"
-			run_rsync "$d" -a --delete
-		elif [ -s "$work/list" ]; then
-			if [ "$verbose" = 1 ]; then
-				note "sending a list of $(tr -cd '\000' <"$work/list" | wc -c) path(s) to $d"
-			fi
-			run_rsync "$d" -a --files-from="$work/list" --from0 \
-				--delete-missing-args --force
-		fi
-		rc=$?
-		synced=1
-		if [ "$rc" -eq 0 ]; then
-			if [ "$fails" -gt 0 ]; then
-				nfailing=$((nfailing - 1))
-				say "$d is in sync again"
-			fi
-			eval "off_$i_now=$end full_$i_now=0 fails_$i_now=0 due_$i_now=0"
-			note "$d: in sync"
-		else
-			retry_later "$i_now" "$rc"
-		fi
-	done
-}
-
-# pending SIZE: some destination has something to do now.
-pending() {
-	now=0
-	[ "$nfailing" -eq 0 ] || now=$(date +%s)
-	j=1
-	while [ "$j" -le "$ndest" ]; do
-		eval "off=\$off_$j full=\$full_$j due=\$due_$j"
-		j=$((j + 1))
-		[ "$due" -le "$now" ] || continue
-		[ "$full" = 1 ] && return 0
-		[ "$off" -lt "$1" ] && return 0
-	done
-	return 1
-}
-
-# rotate: hand over to a new watcher and log once the log is big. The new
-# watcher is in place before the old one stops, so nothing falls between.
-rotate() {
-	old_ev=$ev
-	old_pid=$iw_pid
-	start_watcher || die "the new watcher did not start"
-	kill "$old_pid" 2>/dev/null
-	wait "$old_pid" 2>/dev/null
-	new_ev=$ev
-	ev=$old_ev
-	sync_all "$(fsize "$ev")"
-	ev=$new_ev
-	rm -f "$old_ev" "$work/ev/err.$((gen - 1))"
-	j=1
-	while [ "$j" -le "$ndest" ]; do
-		eval "off_$j=0"
-		j=$((j + 1))
-	done
-	note "started a new event log"
-}
-
-# --- Main loop ---------------------------------------------------------------
-
-start_watcher || die "the watcher did not start"
-say "watching $src"
-sync_all "$(fsize "$ev")"
-seen=$(fsize "$ev")
-while :; do
-	if ! alive "$iw_pid"; then
-		wait "$iw_pid"
-		status=$?
-		cat "$everr" >&2
-		iw_pid=
-		die "the watcher ended (exit $status); stopping"
+	rc=$? child=
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 24 ]; then   # 24: files vanished meanwhile
+		[ "${fails[i]}" -eq 0 ] || say "$d is in sync again"
+		full[i]=0 fails[i]=0 due[i]=0
+		awk -v me="$me" -v d="$d" -v s="$start" -v e="$EPOCHREALTIME" '
+			/^Number of regular files transferred/ { f = $NF }
+			/^Total transferred file size/ { b = $(NF - 1) }
+			END { gsub(",", "", f); gsub(",", "", b)
+				printf "%s: %s: %d file(s), %d bytes, %.2f s\n", me, d, f, b, e - s }
+		' "$work/stats" >&2
+		return
 	fi
-	size=$(fsize "$ev")
-	if ! pending "$size"; then
-		block
+	sed "s|^|$me: |" "$work/rsync.err" >&2
+	fails[i]=$((fails[i] + 1))
+	for ((delay = 1; delay < backoff_max && delay < 1 << (fails[i] - 1); delay *= 2)); do :; done
+	((delay <= backoff_max)) || delay=$backoff_max
+	full[i]=1 due[i]=$((EPOCHSECONDS + delay))
+	say "rsync to $d failed (exit $rc, ${fails[i]} in a row); full sync again in ${delay}s"
+}
+
+# sync_due: every destination that may be tried now gets what it needs:
+# everything, or the paths of the burst in $work/list.
+sync_due() {
+	local i
+	if ((next_full > 0 && EPOCHSECONDS >= next_full)); then
+		for i in "${!dests[@]}"; do full[i]=1; done
+		next_full=$((EPOCHSECONDS + full_every))
+	fi
+	for i in "${!dests[@]}"; do
+		((due[i] <= EPOCHSECONDS)) || continue
+		if ((full[i])); then
+			rsync_to "$i" -a --delete
+		elif [ -s "$work/list" ]; then
+			rsync_to "$i" -a --files-from="$work/list" --from0 --delete-missing-args --force
+		elif ((verbose)); then
+			say "${dests[i]}: nothing to send"
+		fi
+	done
+	: >"$work/list"
+}
+
+# wait_for: sets t to how long the next read may wait, in seconds: until
+# the next retry or periodic sync is due (0.01 if it is now); empty: no limit.
+wait_for() {
+	local i due_at=$next_full
+	for i in "${!dests[@]}"; do
+		((due[i] > 0 && (due_at == 0 || due[i] < due_at))) && due_at=${due[i]}
+	done
+	t=
+	((due_at == 0)) || t=$((due_at > EPOCHSECONDS ? due_at - EPOCHSECONDS : 0))
+	[ "$t" != 0 ] || t=0.01
+}
+
+say "watching $src"
+: >"$work/list"
+sync_due
+paths=() partial=
+while :; do
+	wait_for
+	if IFS= read -r -d '' ${t:+-t "$t"} -u "$events" rec; then
+		rec=$partial$rec partial=
+	else
+		rc=$?
+		((rc > 128)) || die "the watcher ended; stopping: $(cat "$work/iw.err")"
+		partial+=$rec   # a timeout keeps what it read of a record
+		sync_due
 		continue
 	fi
-	# New events: wait until they stop for the quiet period (or too long).
-	if [ "$size" -gt "$seen" ]; then
-		n=0
-		while [ "$n" -lt "$maxnaps" ]; do
-			nap "$quiet"
-			now_size=$(fsize "$ev")
-			[ "$now_size" -ne "$size" ] || break
-			size=$now_size
-			n=$((n + 1))
-		done
-	fi
-	seen=$size
-	[ -d "$src" ] || die "the source folder $src is gone; stopping"
-	sync_all "$size"
-	if [ "$synced" = 0 ]; then
-		# Nothing could be sent (a record half written): wait for more.
-		block
-	fi
-	if [ "$size" -ge "$log_max" ]; then
-		rotate
-		seen=0
-	fi
+	ev=${rec%% *} p=${rec#* }
+	case $rec in
+	'BATCH_END ')
+		if [ ${#paths[@]} -gt 0 ]; then
+			printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
+			paths=()
+		fi
+		sync_due ;;
+	'Q_OVERFLOW ')
+		say "the kernel's event queue overflowed: events were lost; full sync"
+		for i in "${!dests[@]}"; do full[i]=1; done ;;
+	'DELETE_SELF ./' | 'MOVE_SELF ./')
+		die "the source folder $src was deleted or moved; stopping" ;;
+	*)
+		paths+=("${p%/}")
+		# A folder renamed in the tree has no events for what it holds.
+		if [[ $ev == MOVED_TO,*ISDIR* && -d $src/$p ]]; then
+			mapfile -d '' -t -O ${#paths[@]} paths \
+				< <(cd "$src" && find "$p" -mindepth 1 -print0)
+		fi ;;
+	esac
 done

@@ -5,8 +5,8 @@
 # its pid in mirror_teardown.
 
 MIRROR=$TOP/docs/mirror.sh
-# mirror.sh runs under dash (Debian's /bin/sh) when it is installed.
-MIRROR_SHELL=${MIRROR_SHELL:-$(command -v dash || echo sh)}
+# mirror.sh is a bash script.
+MIRROR_SHELL=${MIRROR_SHELL:-bash}
 # Seconds a mirror may take to catch up before the test fails.
 MIRROR_DEADLINE=${MIRROR_DEADLINE:-60}
 
@@ -92,6 +92,7 @@ daemon_or_dead() {
 # ./mirror.err), with the watcher's pid in ./watcher.pid. Sets MIRROR_PID.
 # Its work folder goes in ./work, to check that it is removed at the end.
 start_mirror() {
+	deliberate_difference "mirror.sh reads --batch, an option of ours"
 	mkdir -p work
 	TMPDIR=$PWD/work "$MIRROR_SHELL" "$MIRROR" -i "$IW" -p "$PWD/watcher.pid" "$@" \
 		>mirror.out 2>mirror.err 3>&- &
