@@ -785,6 +785,11 @@ struct later {
 	char *name;
 };
 
+/* A moved-in directory whose contents are still to be told. */
+struct owed {
+	int watch, wd;
+};
+
 struct watcher {
 	int fd;           /* the inotify descriptor */
 	uint32_t mask;    /* what each watch asks the kernel for */
@@ -815,6 +820,8 @@ struct watcher {
 	int proc_ok;         /* /proc/self/fd leads to open files */
 	struct later *later; /* new directories put off */
 	size_t nlater;
+	struct owed *owed; /* contents to tell, put off */
+	size_t nowed;
 };
 
 /* The wd index: open addressing with linear probing. */
@@ -1229,6 +1236,7 @@ watcher_free(struct watcher *wt)
 	while (wt->nlater > 0)
 		free(wt->later[--wt->nlater].name);
 	free(wt->later);
+	free(wt->owed);
 	free(wt);
 }
 
@@ -2127,7 +2135,10 @@ node_above(const struct watch_table *t, int a, int b)
  * it moved here before this part of the tree was watched, and the queue
  * has yet to tell where from. It is here now: its node moves here, with
  * all below it (the rename's events, once read, find nothing to do).
- * Returns its node, or -1 if it is no such directory.
+ * A node taken for gone (another directory took its name, and its own
+ * rename is still in the queue) is found again: the kernel still holds
+ * its watch, so it was neither deleted nor unwatched. Returns its node,
+ * or -1 if it is no such directory.
  */
 static int
 node_adopt(struct watcher *wt, int fd, const char *path, int parent,
@@ -2137,16 +2148,80 @@ node_adopt(struct watcher *wt, int fd, const char *path, int parent,
 	int wd = watch_of_fd(wt, fd, path);
 	int ex = wd >= 0 ? hash_find(t, wd) : -1;
 
-	if (ex < 0 || t->w[ex].parent < 0 || t->w[ex].gone ||
-	    node_above(t, ex, parent))
+	if (ex < 0 || t->w[ex].parent < 0 || node_above(t, ex, parent))
 		return -1;
 	pending_forget(wt, ex);
 	tree_move(wt, ex, parent, name);
+	t->w[ex].gone = 0;
 	return ex;
 }
 
 static int scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx,
     event_fn fn, void *arg);
+
+/*
+ * Directories whose contents the stream owes: moved in by a rename whose
+ * MOVED_FROM was not told, so that what they hold is told after the
+ * MOVED_TO, but gone from their path by then (the queue is behind the
+ * file system). They are read once the queue is read to its end, under
+ * the path they have then; until then nothing in them is told, for the
+ * stream has not told what they hold.
+ */
+static int
+owed_find(const struct watcher *wt, int idx)
+{
+	size_t i;
+
+	for (i = 0; i < wt->nowed; i++)
+		if (wt->owed[i].watch == idx &&
+		    wt->owed[i].wd == wt->table.w[idx].wd)
+			return (int)i;
+	return -1;
+}
+
+static void
+owed_add(struct watcher *wt, int idx)
+{
+	if (owed_find(wt, idx) >= 0)
+		return;
+	if ((wt->nowed & (wt->nowed - 1)) == 0)
+		wt->owed = xrealloc(wt->owed,
+		    (wt->nowed ? wt->nowed * 2 : 16) * sizeof(*wt->owed));
+	wt->owed[wt->nowed].watch = idx;
+	wt->owed[wt->nowed++].wd = wt->table.w[idx].wd;
+}
+
+/* What directory idx holds is being told. */
+static void
+owed_paid(struct watcher *wt, int idx)
+{
+	int i;
+
+	if (wt->nowed > 0 && (i = owed_find(wt, idx)) >= 0)
+		wt->owed[i] = wt->owed[--wt->nowed];
+}
+
+/* Whether the contents of directory idx, or of one above it, are owed. */
+static int
+owed_within(const struct watcher *wt, int idx)
+{
+	if (wt->nowed == 0)
+		return 0;
+	for (; idx >= 0; idx = wt->table.w[idx].parent)
+		if (owed_find(wt, idx) >= 0)
+			return 1;
+	return 0;
+}
+
+/* Whether an event is about something in a directory whose contents are owed. */
+static int
+owed_hides(const struct watcher *wt, const struct event *ev)
+{
+	if (wt->nowed == 0 || ev->watch < 0)
+		return 0;
+	return owed_within(wt,
+	    ev->name[0] != '\0' ? ev->watch : wt->table.w[ev->watch].parent);
+}
 
 /*
  * Scans the subdirectory name of the directory fd, watched already as
@@ -2189,6 +2264,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 	int dfd = dup(fd), err = 0;
 	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
 
+	owed_paid(wt, idx); /* told now, or never */
 	if (d == NULL) {
 		if (dfd >= 0)
 			close(dfd);
@@ -2395,17 +2471,72 @@ name_leaves_later(const struct watcher *wt, int parent, const char *name)
 	return 0;
 }
 
-/* Reports again what the watched directory idx holds, by its path now. */
-static void
-tree_retell(struct watcher *wt, int idx, event_fn fn, void *arg)
+/*
+ * Reports again what the watched directory idx holds, by its path now;
+ * returns 0 if that path no longer leads to it.
+ */
+static int
+tree_retell_now(struct watcher *wt, int idx, event_fn fn, void *arg)
 {
 	struct outbuf path = { 0 };
 	size_t len;
 	const char *p = watch_path(wt, idx, &len);
+	int fd, same;
 
 	outbuf_add(&path, p, len);
-	tree_rescan(wt, idx, &path, fn, arg);
+	fd = open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	same = fd >= 0 && watch_of_fd(wt, fd, path.data) == wt->table.w[idx].wd;
+	if (same)
+		scan_dir(wt, fd, &path, idx, fn, arg);
+	if (fd >= 0)
+		close(fd);
 	free(path.data);
+	return same;
+}
+
+/*
+ * Reports again what the watched directory idx holds; if it moved on
+ * since, once the queue says where.
+ */
+static void
+tree_retell(struct watcher *wt, int idx, event_fn fn, void *arg)
+{
+	if (!tree_retell_now(wt, idx, fn, arg))
+		owed_add(wt, idx);
+}
+
+/*
+ * The queue was read to its end: the contents owed are told, by the
+ * paths the directories have now. Returns whether any was.
+ */
+static int
+owed_run(struct watcher *wt, event_fn fn, void *arg)
+{
+	size_t i = 0;
+	int told = 0;
+
+	while (i < wt->nowed) {
+		int idx = wt->owed[i].watch;
+		const struct watch *w = &wt->table.w[idx];
+
+		if (w->freed || !w->held || w->gone ||
+		    w->wd != wt->owed[i].wd) {
+			wt->owed[i] = wt->owed[--wt->nowed];
+			continue;
+		}
+		/* Told with the one above it, or not yet. */
+		if (w->parent >= 0 && owed_within(wt, w->parent)) {
+			i++;
+			continue;
+		}
+		if (tree_retell_now(wt, idx, fn, arg)) {
+			told = 1;
+			i = 0; /* the scan paid what was below */
+			continue;
+		}
+		i++;
+	}
+	return told;
 }
 
 /*
@@ -2428,7 +2559,8 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	 */
 	if (old >= 0 && !moved_in)
 		return 0;
-	if (name_leaves_later(wt, parent, name))
+	/* In a directory whose contents are owed: they are told with it. */
+	if (name_leaves_later(wt, parent, name) || owed_within(wt, parent))
 		return 0;
 	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
@@ -2574,6 +2706,31 @@ tree_move(struct watcher *wt, int idx, int parent, const char *name)
 }
 
 /*
+ * The watched directory that a DELETE or MOVED_FROM of watch parent
+ * names. It goes by the name, unless the event came before the parent's
+ * latest listing and the listing showed a directory of that name: that
+ * one came after, and the event is about the one that had the name
+ * before, which the scan found gone from it, if any.
+ */
+static int
+event_child(const struct watcher *wt, const struct event *ev, int stale)
+{
+	const struct watch_table *t = &wt->table;
+	const struct scanned *e;
+	int c;
+
+	if (stale != SCAN_BEFORE ||
+	    (e = scanned_find(wt, ev->watch, ev->name)) == NULL ||
+	    (e->mask & (IN_CREATE | IN_ISDIR)) != (IN_CREATE | IN_ISDIR))
+		return node_child(t, ev->watch, ev->name);
+	for (c = t->w[ev->watch].first_child; c >= 0; c = t->w[c].next_sibling)
+		if (t->w[c].gone && t->w[c].held &&
+		    strcmp(t->names + t->w[c].name, ev->name) == 0)
+			return c;
+	return -1;
+}
+
+/*
  * Keeps the tree in step with the directory events: new and moved-in
  * directories are watched, renames re-parent one entry, and directories
  * that left are unwatched. A rename is its MOVED_FROM and MOVED_TO with
@@ -2608,7 +2765,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 	copy.name = name;
 	ev = &copy;
 	if (ev->mask & IN_MOVED_FROM) {
-		child = node_child(t, ev->watch, ev->name);
+		child = event_child(wt, ev, stale);
 		if (child >= 0) {
 			struct pending_move *p;
 
@@ -2635,6 +2792,8 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 			if (node_above(t, child, ev->watch))
 				return;
 			tree_move(wt, child, ev->watch, ev->name);
+			/* Taken for gone when another took its name: it is here. */
+			t->w[child].gone = 0;
 			/*
 			 * The move was told as a move in: what it holds is
 			 * told after it.
@@ -2652,7 +2811,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 		if (stale != SCAN_BEFORE)
 			tree_add_dir(wt, ev->watch, ev->name, 0, 0, fn, arg);
 	} else if (ev->mask & IN_DELETE) {
-		child = node_child(t, ev->watch, ev->name);
+		child = event_child(wt, ev, stale);
 		if (child >= 0)
 			t->w[child].gone = 1;
 	}
@@ -2716,7 +2875,8 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 		ev.cookie = ie.cookie;
 		ev.name = ie.len > 0 && memchr(name, '\0', ie.len) ? name : "";
 		stale = scanned_stale(wt, &ev, place);
-		told = stale == SCAN_NEW && !left_tree(wt, &ev);
+		told = stale == SCAN_NEW && !left_tree(wt, &ev) &&
+		    !owed_hides(wt, &ev);
 		if (told && !event_filtered(wt, &ev) && fn(wt, &ev, arg) != 0)
 			return DRAIN_STOPPED;
 		if (wt->follow_tree)
@@ -2808,6 +2968,8 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 			continue;
 		/* What a scan found may have events queued since. */
 		if (wt->nlater > 0 && later_run(wt, fn, arg))
+			continue;
+		if (wt->nowed > 0 && owed_run(wt, fn, arg))
 			continue;
 		/*
 		 * The queue is empty: no MOVED_TO is coming, and no repeat

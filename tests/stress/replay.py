@@ -56,12 +56,15 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   MOVED_FROM left, until that move's MOVED_TO comes and a few records
   after, or by its new path a few records before the MOVED_TO (a read
   that races a rename names the directory as it was when it began, and
-  is queued when it ends).
+  is queued when it ends); for the same reason a read may name a path
+  up to a few records after its DELETE (the watcher's own scan opened a
+  directory as rm -rf removed it).
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
 * Q_OVERFLOW anywhere: events were lost, the round cannot be checked. It
   is counted as skipped, not failed.
 * Every directory is watched, for all events, under its right path: after
-  the writers end, a probe lists each directory of the tree and creates
+  the writers end and the watcher has printed the CREATE of
+  t/.replay-probe-start, a probe lists each directory of the tree and creates
   .replay-probe in it; each listing must be reported by the directory's
   own watch (an OPEN with an empty %f), each new file as any other.
 * At the end (after the sentinel t/.replay-end was reported, and the
@@ -508,6 +511,7 @@ class Model:
         self.root = tree
         self.pending = {}           # cookie -> (name, entry) detached
         self.deleted = set()        # paths deleted, as renames moved them
+        self.deleted_at = {}        # path -> the index of its DELETE
         self.pending_paths = {}     # cookie -> the path a MOVED_FROM left
         self.left_paths = {}        # path a move left -> its MOVED_TO's index
         self.problems = []          # (record index, text)
@@ -584,6 +588,7 @@ class Model:
                 self.problem(i, 'DELETE %s: it does not exist' % show())
             parent.pop(name, None)
             self.deleted.add(w + f)
+            self.deleted_at[w + f] = i
         elif 'MOVED_FROM' in e:
             if not have:
                 self.problem(i, 'MOVED_FROM %s: it does not exist' % show())
@@ -616,7 +621,9 @@ class Model:
                         show(), 'non-empty ' if old else '', kind(old)))
             parent[name] = entry
         elif not have and not closing_deleted and \
-                not (e <= READING and self.moved_in_soon(i, w + f)):
+                not (e <= READING and self.moved_in_soon(i, w + f)) and \
+                not (e <= READING and
+                     i - self.deleted_at.get(w + f, -RACE_RECORDS - 1) <= RACE_RECORDS):
             # A descriptor may be closed after its entry was deleted
             # (rm -rf closes a directory once it has removed it).
             self.problem(i, '%s %s: it does not exist' % (','.join(sorted(e)), show()))
@@ -667,6 +674,16 @@ def wait_for(cond, what, proc=None):
         time.sleep(0.01)
 
 
+def record_seen(path, mark):
+    """Whether the output file holds the record that starts with mark."""
+    with open(path, 'rb') as fp:
+        data = fp.read()
+    k = data.find(mark)
+    while k > 0 and data[k - 1] != 0:
+        k = data.find(mark, k + 1)
+    return k >= 0
+
+
 def run_round(iw, seed, writers, ops, root, pause=0.0):
     """Returns (skipped, events replayed); raises RoundFailed."""
     t = os.path.join(root, b't')
@@ -700,9 +717,15 @@ def run_round(iw, seed, writers, ops, root, pause=0.0):
 
         # The probe: every directory is listed and gets a new file, so
         # that one left unwatched, or watched without the full mask,
-        # shows whatever the workload happened to do in it.
+        # shows whatever the workload happened to do in it. It starts once
+        # the watcher has caught up with the workload: a directory that a
+        # scan still has to find would otherwise be listed before it is
+        # watched.
         with open(os.path.join(t, PROBE_START), 'wb'):
             pass
+        start_mark = b't/\0' + PROBE_START + b'\0CREATE\0'
+        wait_for(lambda: record_seen(out_path, start_mark),
+                 'CREATE record for t/' + PROBE_START.decode(), proc)
         for dirpath, dirnames, _ in os.walk(t):
             dirnames.sort()
             os.listdir(dirpath)
@@ -714,14 +737,8 @@ def run_round(iw, seed, writers, ops, root, pause=0.0):
             pass
         mark = b't/\0' + SENTINEL + b'\0CREATE\0'
 
-        def sentinel_seen():
-            with open(out_path, 'rb') as fp:
-                data = fp.read()
-            k = data.find(mark)
-            while k > 0 and data[k - 1] != 0:
-                k = data.find(mark, k + 1)
-            return k >= 0
-        wait_for(sentinel_seen, 'CREATE record for t/.replay-end', proc)
+        wait_for(lambda: record_seen(out_path, mark),
+                 'CREATE record for t/.replay-end', proc)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=DEADLINE)
