@@ -218,6 +218,8 @@ while :; do
 	ev=${rec%% *} p=${rec#* }
 	case $rec in
 	'BATCH_END ')
+		# Bursts that ended while rsync ran go out as one.
+		read -t 0 -u "$events" && continue
 		if [ ${#paths[@]} -gt 0 ]; then
 			printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
 			paths=()

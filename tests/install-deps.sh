@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs what the test suite needs, if it is missing: bats-core, the
-# reference inotify-tools (for differential runs), rsync, and mandoc.
+# reference inotify-tools (for differential runs), rsync, and mandoc; and
+# lsyncd, which bench/mirror.sh compares docs/mirror.sh with.
 set -eu
 missing=
 command -v bats >/dev/null 2>&1 || missing="$missing bats"
 [ -x /usr/bin/inotifywait ] || missing="$missing inotify-tools"
 command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+command -v lsyncd >/dev/null 2>&1 || missing="$missing lsyncd"
 [ -f /usr/share/bash-completion/completions/inotifywait ] || missing="$missing bash-completion"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
