@@ -27,7 +27,7 @@ Options (environment variable in brackets; options win):
   -q SECONDS  quiet period: a burst is sent once no event came for this
               long (fractions allowed) [MIRROR_QUIET, 0.05]
   -m SECONDS  longest a burst waits for the quiet period, so that a file
-              written without pause is still sent [MIRROR_MAX_DELAY, 1]
+              written without pause is still sent [MIRROR_MAX_DELAY, 0.5]
   -x PATTERN  do not watch or send what matches PATTERN (rsync's exclude
               syntax); repeat for more [MIRROR_EXCLUDES, white space]
   -f SECONDS  also sync everything this often; 0: never [MIRROR_FULL_EVERY, 0]
@@ -49,7 +49,7 @@ EOF
 say() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-src=${MIRROR_SOURCE:-} quiet=${MIRROR_QUIET:-0.05} maxdelay=${MIRROR_MAX_DELAY:-1}
+src=${MIRROR_SOURCE:-} quiet=${MIRROR_QUIET:-0.05} maxdelay=${MIRROR_MAX_DELAY:-0.5}
 full_every=${MIRROR_FULL_EVERY:-0} backoff_max=${MIRROR_BACKOFF_MAX:-60}
 iw=${MIRROR_INOTIFYWAIT:-} pidfile=${MIRROR_PIDFILE:-} verbose=${MIRROR_VERBOSE:-0}
 read -r -a rsync_opts <<<"${MIRROR_RSYNC_OPTS:-}"
