@@ -3,7 +3,8 @@
 # by our inotifywait. See docs/mirror.md for how it works and why.
 #
 # Needs bash 4.4 or later, rsync 3.1 or later on both ends, our inotifywait
-# (for --batch), and find, sort -z and mktemp. Linux only.
+# (for --batch), and find, sort -z, mktemp and GNU dd (iflag=nonblock).
+# Linux only.
 
 me=${0##*/}
 set -f -o pipefail
@@ -203,28 +204,11 @@ wait_for() {
 say "watching $src"
 : >"$work/list"
 sync_due
-paths=() partial=
-while :; do
-	wait_for
-	if IFS= read -r -d '' ${t:+-t "$t"} -u "$events" rec; then
-		rec=$partial$rec partial=
-	else
-		rc=$?
-		((rc > 128)) || die "the watcher ended; stopping: $(cat "$work/iw.err")"
-		partial+=$rec   # a timeout keeps what it read of a record
-		sync_due
-		continue
-	fi
-	ev=${rec%% *} p=${rec#* }
-	case $rec in
-	'BATCH_END ')
-		# Bursts that ended while rsync ran go out as one.
-		read -t 0 -u "$events" && continue
-		if [ ${#paths[@]} -gt 0 ]; then
-			printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
-			paths=()
-		fi
-		sync_due ;;
+# record REC: one record of the watcher.
+record() {
+	local ev=${1%% *} p=${1#* }
+	case $1 in
+	'BATCH_END ') batch_end=1 ;;
 	'Q_OVERFLOW ')
 		say "the kernel's event queue overflowed: events were lost; full sync"
 		for i in "${!dests[@]}"; do full[i]=1; done ;;
@@ -238,4 +222,37 @@ while :; do
 				< <(cd "$src" && find "$p" -mindepth 1 -print0)
 		fi ;;
 	esac
+}
+
+# The records come in chunks: bash reads a pipe one byte a system call, so
+# one byte waits for the watcher, dd takes all that is there after it, and
+# bash reads the records from a file. Bursts that ended while rsync ran
+# are in one chunk, and go out as one.
+paths=() partial='' batch_end=0
+while :; do
+	wait_for
+	IFS= read -r -d '' -n 1 ${t:+-t "$t"} -u "$events" first
+	rc=$?
+	if ((rc > 128)); then   # a retry or a periodic sync is due
+		sync_due
+		continue
+	fi
+	((rc == 0)) || die "the watcher ended; stopping: $(cat "$work/iw.err")"
+	{
+		if [ -n "$first" ]; then printf '%s' "$first"; else printf '\0'; fi
+		dd if=/dev/fd/"$events" iflag=nonblock bs=1M status=none 2>/dev/null
+	} >"$work/chunk"
+	while IFS= read -r -d '' rec; do
+		record "$partial$rec"
+		partial=''
+	done <"$work/chunk"
+	partial+=$rec   # a record not ended yet
+	if ((batch_end)); then
+		if [ ${#paths[@]} -gt 0 ]; then
+			printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
+			paths=()
+		fi
+		batch_end=0
+		sync_due
+	fi
 done
