@@ -2430,18 +2430,24 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
 	l->name = xstrdup(name);
 }
 
-/* Reports again what the watched directory idx at path holds. */
-static void
+/*
+ * Reports again what the watched directory idx at path holds; returns 0
+ * if path no longer leads to it (the queue is behind the file system).
+ */
+static int
 tree_rescan(struct watcher *wt, int idx, struct outbuf *path, event_fn fn,
     void *arg)
 {
 	int fd =
 	    open(path->data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int same =
+	    fd >= 0 && watch_of_fd(wt, fd, path->data) == wt->table.w[idx].wd;
 
-	if (fd < 0)
-		return;
-	scan_dir(wt, fd, path, idx, fn, arg);
-	close(fd);
+	if (same)
+		scan_dir(wt, fd, path, idx, fn, arg);
+	if (fd >= 0)
+		close(fd);
+	return same;
 }
 
 /*
@@ -2481,15 +2487,10 @@ tree_retell_now(struct watcher *wt, int idx, event_fn fn, void *arg)
 	struct outbuf path = { 0 };
 	size_t len;
 	const char *p = watch_path(wt, idx, &len);
-	int fd, same;
+	int same;
 
 	outbuf_add(&path, p, len);
-	fd = open(path.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	same = fd >= 0 && watch_of_fd(wt, fd, path.data) == wt->table.w[idx].wd;
-	if (same)
-		scan_dir(wt, fd, &path, idx, fn, arg);
-	if (fd >= 0)
-		close(fd);
+	same = tree_rescan(wt, idx, &path, fn, arg);
 	free(path.data);
 	return same;
 }
@@ -3055,8 +3056,10 @@ deadline_min(long long a, long long b)
 	return b < 0 || a < b ? a : b;
 }
 
-/* When the open batch ends: a quiet period after its last event, or its
-   longest delay after its first; -1 if none is open. */
+/*
+ * When the open batch ends: a quiet period after its last event, or its
+ * longest delay after its first; -1 if none is open.
+ */
 static long long
 batch_due(const struct run_state *rs)
 {
@@ -3103,6 +3106,7 @@ watcher_run(struct watcher *wt, const struct run *run)
 		int pausing =
 		    pace.pause_ns > 0 && held == 0 && poll_timeout(wake) != 0;
 		int r = 0;
+		long long now;
 		enum drain d;
 
 		if (run->held_max > 0 && held >= run->held_max)
@@ -3134,13 +3138,14 @@ watcher_run(struct watcher *wt, const struct run *run)
 				    strerror(errno));
 			if (d == DRAIN_STOPPED)
 				return RUN_STOPPED;
+			now = rs.handed ? now_ms() : 0;
 			if (rs.handed && run->batch_end != NULL) {
-				rs.batch_last = now_ms();
+				rs.batch_last = now;
 				if (rs.batch_first < 0)
-					rs.batch_first = rs.batch_last;
+					rs.batch_first = now;
 			}
 			if (rs.handed && run->timeout_idle && run->timeout) {
-				deadline = now_ms() + span;
+				deadline = now + span;
 			} else if (deadline >= 0 &&
 			    poll_timeout(deadline) == 0) {
 				batch_close(&rs);

@@ -295,10 +295,10 @@ row_cmp(const void *a, const void *b)
 }
 
 static void
-table_print(struct watcher *wt, const struct stats *st,
-    const struct options *opt)
+table_print(struct watcher *wt, const struct stats *st)
 {
 	static const struct counts none;
+	const struct options *opt = st->opt;
 	size_t slots = watcher_slots(wt);
 	struct row *rows = xmalloc(slots * sizeof(*rows));
 	int shown[NCOLUMNS];
@@ -403,7 +403,7 @@ table_dump(struct watcher *wt, void *arg)
 {
 	const struct stats *st = arg;
 
-	table_print(wt, st, st->opt);
+	table_print(wt, st);
 	fputs("\n", stdout);
 	fflush(stdout);
 }
@@ -436,7 +436,7 @@ main(int argc, char **argv)
 	run.dump = table_dump;
 	run.out_fd = -1;
 	watcher_run(wt, &run);
-	table_print(wt, &st, &opt);
+	table_print(wt, &st);
 	stats_free(&st);
 	watcher_free(wt);
 	path_list_free(&pl);

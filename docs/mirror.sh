@@ -201,9 +201,6 @@ wait_for() {
 	[ "$t" != 0 ] || t=0.01
 }
 
-say "watching $src"
-: >"$work/list"
-sync_due
 # record REC: one record of the watcher.
 record() {
 	local ev=${1%% *} p=${1#* }
@@ -223,6 +220,10 @@ record() {
 		fi ;;
 	esac
 }
+
+say "watching $src"
+: >"$work/list"
+sync_due
 
 # The records come in chunks: bash reads a pipe one byte a system call, so
 # one byte waits for the watcher, dd takes all that is there after it, and
