@@ -11,6 +11,7 @@ SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover
 BATS = bats
 BENCH_DIRS = 20000
 BENCH_RUNS = 3
+FANOTIFY_BENCH_DIRS = 150000
 PROGS = inotifywait inotifywatch
 
 all: $(PROGS)
@@ -45,6 +46,16 @@ check: all
 check-reference:
 	IW=/usr/bin/inotifywait IWATCH=/usr/bin/inotifywatch $(BATS) tests
 
+# The behaviour tests again through the fanotify back end (-S); skipped,
+# with the reason, where the process may not take file-system marks.
+FANOTIFY_TESTS = tests/inotifywait_recursive.bats tests/reliability.bats \
+    tests/inotifywait_output.bats tests/inotifywait_exit.bats \
+    tests/inotifywatch_exact_counts.bats tests/overlapping_operands.bats
+check-fanotify: all
+	BACKEND=fanotify IW=$$PWD/tests/fanotify/inotifywait.sh \
+	    IWATCH=$$PWD/tests/fanotify/inotifywatch.sh IWATCH_ARGV0=$$PWD/inotifywatch \
+	    SANITIZED=$(SANITIZED) $(BATS) $(FANOTIFY_TESTS)
+
 # The slow tier: seeded random tests (replay of the -m -r event stream into
 # a model of the tree; arguments against the reference). Each failure
 # prints a one-line reproduction.
@@ -70,6 +81,7 @@ valgrind:
 bench: all
 	bench/bench.sh $(BENCH_DIRS) $(BENCH_RUNS)
 	bench/mirror.sh $(BENCH_RUNS)
+	bench/fanotify.sh $(FANOTIFY_BENCH_DIRS) $(BENCH_RUNS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -99,7 +111,7 @@ uninstall:
 clean:
 	rm -f $(PROGS) *.o
 
-.PHONY: bench fuzz fuzz-build valgrind all deps check check-reference stress asan lint format format-check install uninstall clean
+.PHONY: bench fuzz fuzz-build valgrind all deps check check-fanotify check-reference stress asan lint format format-check install uninstall clean
 
 # libFuzzer targets (clang); each runs FUZZ_SECONDS.
 FUZZ_SECONDS = 600

@@ -14,6 +14,7 @@
  *   scans			the listings (scanned_*), scan_dir, walk_new
  *   following the tree		tree_add_dir, tree_move, tree_follow
  *   reading events		queue_decode, events_drain
+ *   the fanotify back end	-F and -S: fan_start, fan_add, fan_drain
  *   the run			watches_establish, watcher_run
  *
  * The tools see the watcher only through common.h.
@@ -34,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/fanotify.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -125,6 +128,28 @@ xstrdup(const char *s)
 	size_t len = strlen(s) + 1;
 
 	return memcpy(xmalloc(len), s, len);
+}
+
+/* Room for one more of the n items at p (*cap of them): doubles. */
+static void *
+xgrow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(p, *cap * size);
+}
+
+/*
+ * Memory a passing need took (the set-up's walk, a burst's buffer) is
+ * free again: it goes back to the system instead of staying resident.
+ */
+static void
+memory_release(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 /* -------- Event names ----------------------------------------------- */
@@ -292,9 +317,11 @@ common_opt(struct common_opts *o, int c, const char *arg)
 		timeout_parse(arg, &o->timeout);
 		break;
 	case 'I':
+		o->fanotify = 0;
+		break;
 	case 'F':
 	case 'S':
-		/* inotify is the only back end; accepted for compatibility. */
+		o->fanotify = 1;
 		break;
 	case OPT_FROMFILE:
 		if (o->fromfile != NULL)
@@ -728,15 +755,17 @@ struct watch {
 	int wd;     /* the kernel's, -1 before it gave one */
 	int parent; /* index, -1 at the top */
 	int first_child, next_sibling;
-	unsigned int name : 29; /* offset in the table's names */
+	unsigned int name : 28; /* offset in the table's names */
 	unsigned int held : 1;  /* the kernel holds it: wd is live */
 	unsigned int
 	    gone : 1; /* deleted or moved away: no longer found by name */
 	unsigned int freed : 1; /* the slot is free */
+	/* fanotify: deleted, its queued events still to come */
+	unsigned int dying : 1;
 };
 
-/* The names arena's size limit: offsets have 29 bits. */
-#define NAMES_MAX ((size_t)1 << 29)
+/* The names arena's size limit: offsets have 28 bits. */
+#define NAMES_MAX ((size_t)1 << 28)
 
 /*
  * The names live in one arena, so a watch costs its struct, its name and
@@ -822,6 +851,9 @@ struct watcher {
 	size_t nlater;
 	struct owed *owed; /* contents to tell, put off */
 	size_t nowed;
+	uint32_t want;   /* the events asked for */
+	int fan_wanted;  /* -F or -S: fanotify, where it serves */
+	struct fan *fan; /* the fanotify back end, or NULL */
 };
 
 /* The wd index: open addressing with linear probing. */
@@ -1012,7 +1044,7 @@ node_release(struct watcher *wt, int idx)
 		/* A parent that is not gone is still being walked. */
 		if (w->held || !w->gone || w->first_child >= 0 ||
 		    (wt->keep_dropped && w->wd >= 0))
-			return;
+			break;
 		node_unlink(t, idx);
 		t->names_waste += strlen(t->names + w->name) + 1;
 		w->freed = 1;
@@ -1162,6 +1194,7 @@ watch_settings_init(struct watch_settings *ws, const struct common_opts *o)
 	ws->regex = o->exclude ? o->exclude : o->include;
 	ws->regex_keeps = o->include != NULL;
 	ws->regex_icase = o->exclude ? o->exclude_icase : o->include_icase;
+	ws->fanotify = o->fanotify;
 }
 
 struct watcher *
@@ -1182,6 +1215,8 @@ watcher_new(const struct watch_settings *ws)
 	}
 	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
 	wt->mask = ws->events ? ws->events : IN_ALL_EVENTS;
+	wt->want = wt->mask;
+	wt->fan_wanted = ws->fanotify;
 	if (ws->no_dereference)
 		wt->mask |= IN_DONT_FOLLOW;
 	wt->recursive = ws->recursive;
@@ -1216,11 +1251,15 @@ event_filtered(struct watcher *wt, const struct event *ev)
 }
 
 static void scanned_clear(struct watcher *wt);
+static void fan_free(struct fan *f);
+static int fan_add(struct watcher *wt, const char *path);
 
 void
 watcher_free(struct watcher *wt)
 {
 	close(wt->fd);
+	if (wt->fan != NULL)
+		fan_free(wt->fan);
 	free(wt->table.names);
 	free(wt->table.w);
 	free(wt->table.free_slots);
@@ -1674,6 +1713,8 @@ watcher_add(struct watcher *wt, const char *path)
 	size_t len = strlen(path);
 	int idx, err;
 
+	if (wt->fan != NULL)
+		return fan_add(wt, path);
 	outbuf_adds(&name, path);
 	if (wt->recursive) {
 		struct walk wk = { 0 };
@@ -2851,6 +2892,8 @@ enum drain {
 	DRAIN_STOPPED      /* fn asked to stop */
 };
 
+static enum drain fan_drain(struct watcher *wt, event_fn fn, void *arg);
+
 /*
  * Hands out the records in the queue. Each goes to fn unless the filters
  * drop it; the tree follows every event, filtered or not.
@@ -2955,6 +2998,8 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
 	int r, any = 0, waited = 0;
 
+	if (wt->fan != NULL)
+		return fan_drain(wt, fn, arg);
 	for (;;) {
 		while ((r = events_read(wt, fn, arg)) == DRAIN_READ)
 			any = 1;
@@ -2982,19 +3027,1264 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 	}
 }
 
-/* -------- The run --------------------------------------------------- */
+/* -------- The fanotify back end ------------------------------------- */
 
 /*
- * The set-up is over: what the walk of the tree needed is free now, and
- * it goes back to the system instead of staying resident for ever.
+ * -F and -S: one fanotify mark on each file system that holds an
+ * operand, in place of a watch on each directory, so there is no watch
+ * limit and no walk. Every event of those file systems comes, naming
+ * its directory by a file handle. A cache maps handles to the nodes of
+ * the watch table; a handle not in it is opened once (open_by_handle_at)
+ * and its /proc link read, which says where the directory is: below an
+ * operand (its nodes are made down to it) or outside (remembered, so
+ * that foreign events cost no system call). Directory renames and
+ * deletions move and drop nodes as the inotify back end's tree does, so
+ * a path is never stale. The kernel merges the queued events of one
+ * name into one mask: they are told apart again, in inotify's order.
+ */
+
+/* Longest handle the cache holds; longer ones are looked up each time. */
+#define FAN_FH_MAX 40
+/* The cache's most entries; when full it starts again. */
+#define FAN_CACHE_MAX ((size_t)1 << 16)
+#define FAN_FS_MAX    16
+#define FAN_BUF_SIZE  ((size_t)64 * 1024)
+/*
+ * The most of the queue read before its events are handed out: the
+ * kernel's queue holds 16384 events, and a little more comes meanwhile.
+ */
+#define FAN_QUEUE_MAX ((size_t)2 * 1024 * 1024)
+/* A cached directory outside the operands. */
+#define FAN_OUTSIDE (-1)
+/* A handle that no longer opens: the directory is gone. */
+#define FAN_UNKNOWN (-2)
+/*
+ * fan_event's answer when a directory that no longer opens has no hint
+ * yet: its deletion may be read next.
+ */
+#define FAN_RETRY 2
+
+/* Bits of a fanotify mask that mean what inotify's bits of that value do. */
+#define FAN_AS_INOTIFY \
+	(FAN_ACCESS | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE | \
+	    FAN_CLOSE_NOWRITE | FAN_OPEN | FAN_CREATE | FAN_DELETE | \
+	    FAN_DELETE_SELF | FAN_MOVE_SELF)
+
+/* A marked file system, and a descriptor on it to open handles with. */
+struct fan_fs {
+	int fsid[2];
+	int mount_fd;
+};
+
+/* An operand: a directory by its real path, or a file by its handle. */
+struct fan_top {
+	char *real; /* a directory's; NULL for a file */
+	size_t len;
+	int node;
+	int fs;
+	struct file_handle *self; /* a file's */
+};
+
+struct fan_entry {
+	uint32_t hash; /* 0: a free slot; also a handle to forget */
+	int node;      /* or FAN_OUTSIDE */
+	int serial;    /* the node's made-up wd when it was cached */
+	int type;
+	unsigned char fs, len;
+	unsigned char fh[FAN_FH_MAX];
+};
+
+/* A directory and a name an event gives; fs is -1 if it gave none. */
+struct fan_name {
+	int fs;
+	const struct file_handle *fh;
+	const char *name;
+};
+
+/*
+ * A directory that the read queue deletes or renames: the event names
+ * its parent, so events before it in the queue can be named even once
+ * the directory no longer opens.
+ */
+struct fan_hint {
+	struct fan_name obj, parent;
+	int deleted; /* else renamed: parent is the old one */
+	int node;    /* a deleted one's node, once made; else -1 */
+};
+
+struct fan {
+	int fd;
+	struct fan_fs fs[FAN_FS_MAX];
+	size_t nfs;
+	struct fan_top *tops;
+	size_t ntops, nfiles;
+	struct fan_entry *cache;
+	size_t cache_cap, cache_used;
+	uint32_t want;   /* the inotify bits handed out */
+	int serial;      /* the last node's made-up wd */
+	uint32_t cookie; /* the last rename's made-up cookie */
+	int spent;       /* -e oneshot had its event */
+	pid_t self;
+	int *gone; /* directories gone, freed once the queue is read */
+	size_t ngone, gone_cap;
+	struct fan_entry *forget; /* their handles, if the events gave them */
+	size_t nforget, forget_cap;
+	char *buf; /* the queue, read whole */
+	size_t buf_head, buf_len;
+	size_t buf_high; /* the most of buf used since it was last given back */
+	int may_wait;    /* an unnamed directory may wait for its hint */
+	int unresolved;  /* the event's directory had no name, nor a hint */
+	struct fan_hint *hints;
+	size_t nhints, hints_cap;
+	int hint_depth; /* hints followed up a chain of parents */
+	/* Directories whose DELETE_SELF waits for their parent's DELETE. */
+	int *doomed;
+	size_t ndoomed, doomed_cap;
+};
+
+static uint32_t
+fan_hash(int fs, int type, const unsigned char *fh, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)fs ^ ((uint32_t)type << 8);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ fh[i]) * 16777619u;
+	return h ? h : 1;
+}
+
+static struct fan_entry *
+fan_cache_find(const struct fan *f, int fs, const struct file_handle *fh,
+    uint32_t h)
+{
+	size_t i;
+
+	if (f->cache_cap == 0 || fh->handle_bytes > FAN_FH_MAX)
+		return NULL;
+	for (i = h & (f->cache_cap - 1); f->cache[i].hash != 0;
+	     i = (i + 1) & (f->cache_cap - 1)) {
+		const struct fan_entry *e = &f->cache[i];
+
+		if (e->hash == h && e->fs == fs && e->type == fh->handle_type &&
+		    e->len == fh->handle_bytes &&
+		    memcmp(e->fh, fh->f_handle, e->len) == 0)
+			return &f->cache[i];
+	}
+	return NULL;
+}
+
+/*
+ * Builds the cache anew with room for cap entries, keeping the old
+ * entries of nodes (keep 1) or all (keep 2).
  */
 static void
-setup_memory_release(void)
+fan_cache_rebuild(struct fan *f, size_t cap, int keep)
 {
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
+	struct fan_entry *old = f->cache;
+	size_t i, old_cap = f->cache_cap;
+
+	f->cache = xmalloc(cap * sizeof(*f->cache));
+	memset(f->cache, 0, cap * sizeof(*f->cache));
+	f->cache_cap = cap;
+	f->cache_used = 0;
+	for (i = 0; keep > 0 && i < old_cap; i++) {
+		size_t j;
+
+		if (old[i].hash == 0 || (keep == 1 && old[i].node < 0))
+			continue;
+		for (j = old[i].hash & (cap - 1); f->cache[j].hash != 0;
+		     j = (j + 1) & (cap - 1))
+			;
+		f->cache[j] = old[i];
+		f->cache_used++;
+	}
+	free(old);
 }
+
+/* Takes an entry out, moving back the ones after it: no tombstones. */
+static void
+fan_cache_remove(struct fan *f, const struct fan_entry *key)
+{
+	struct file_handle *fh = xmalloc(sizeof(*fh) + FAN_FH_MAX);
+	struct fan_entry *e;
+	size_t i, j, k, mask = f->cache_cap - 1;
+
+	fh->handle_type = key->type;
+	fh->handle_bytes = key->len;
+	memcpy(fh->f_handle, key->fh, key->len);
+	e = fan_cache_find(f, key->fs, fh, key->hash);
+	free(fh);
+	if (e == NULL)
+		return;
+	i = (size_t)(e - f->cache);
+	f->cache[i].hash = 0;
+	f->cache_used--;
+	for (j = (i + 1) & mask; f->cache[j].hash != 0; j = (j + 1) & mask) {
+		k = f->cache[j].hash & mask;
+		if ((j > i && (k <= i || k > j)) ||
+		    (j < i && k <= i && k > j)) {
+			f->cache[i] = f->cache[j];
+			f->cache[j].hash = 0;
+			i = j;
+		}
+	}
+}
+
+/* Notes that obj's entry goes once the queue is read. */
+static void
+fan_cache_forget(struct fan *f, const struct fan_name *obj)
+{
+	struct fan_entry *e;
+
+	if (obj->fs < 0 ||
+	    fan_cache_find(f, obj->fs, obj->fh,
+		fan_hash(obj->fs, obj->fh->handle_type, obj->fh->f_handle,
+		    obj->fh->handle_bytes)) == NULL)
+		return;
+	f->forget =
+	    xgrow(f->forget, f->nforget, &f->forget_cap, sizeof(*f->forget));
+	e = &f->forget[f->nforget++];
+	e->fs = (unsigned char)obj->fs;
+	e->type = obj->fh->handle_type;
+	e->len = (unsigned char)obj->fh->handle_bytes;
+	memcpy(e->fh, obj->fh->f_handle, e->len);
+	e->hash = fan_hash(obj->fs, e->type, e->fh, e->len);
+}
+
+static void
+fan_cache_put(struct watcher *wt, int fs, const struct file_handle *fh,
+    int node)
+{
+	struct fan *f = wt->fan;
+	uint32_t h =
+	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
+	struct fan_entry *e;
+	size_t i;
+
+	if (fh->handle_bytes > FAN_FH_MAX)
+		return;
+	if ((e = fan_cache_find(f, fs, fh, h)) == NULL) {
+		/* Full: it starts again, and what is needed comes back. */
+		if ((f->cache_used + 1) * 4 > f->cache_cap * 3) {
+			if (f->cache_cap < FAN_CACHE_MAX)
+				fan_cache_rebuild(f,
+				    f->cache_cap ? f->cache_cap * 2 : 1024, 2);
+			else
+				fan_cache_rebuild(f, f->cache_cap, 0);
+		}
+		for (i = h & (f->cache_cap - 1); f->cache[i].hash != 0;
+		     i = (i + 1) & (f->cache_cap - 1))
+			;
+		e = &f->cache[i];
+		e->hash = h;
+		e->fs = (unsigned char)fs;
+		e->type = fh->handle_type;
+		e->len = (unsigned char)fh->handle_bytes;
+		memcpy(e->fh, fh->f_handle, e->len);
+		f->cache_used++;
+	}
+	e->node = node;
+	e->serial = node >= 0 ? wt->table.w[node].wd : 0;
+}
+
+/* A node of the back end's own: its wd is made up, in creation order. */
+static int
+fan_node_new(struct watcher *wt, int parent, const char *name, size_t len)
+{
+	int idx = node_new(wt, parent, name, len);
+
+	wt->table.w[idx].wd = ++wt->fan->serial;
+	wt->table.w[idx].held = 1;
+	wt->table.live++;
+	return idx;
+}
+
+/*
+ * A node, and all below it, no longer in the tree: deleted (dying: the
+ * events queued before the deletion still name it) or moved out; freed
+ * once the queue is read.
+ */
+static void
+fan_node_gone(struct watcher *wt, int idx, int dying)
+{
+	struct fan *f = wt->fan;
+	struct watch *w = &wt->table.w[idx];
+	int c;
+
+	if (w->gone)
+		return;
+	w->gone = 1;
+	w->dying = dying ? 1 : 0;
+	for (c = w->first_child; c >= 0; c = wt->table.w[c].next_sibling)
+		fan_node_gone(wt, c, dying);
+	if (wt->table.w[idx].parent >= 0 &&
+	    !wt->table.w[wt->table.w[idx].parent].gone) {
+		f->gone =
+		    xgrow(f->gone, f->ngone, &f->gone_cap, sizeof(*f->gone));
+		f->gone[f->ngone++] = idx;
+	}
+}
+
+/* Frees a gone node and all below it (a count keeps them: not then). */
+static void
+fan_node_free(struct watcher *wt, int idx)
+{
+	struct watch_table *t = &wt->table;
+
+	while (t->w[idx].first_child >= 0)
+		fan_node_free(wt, t->w[idx].first_child);
+	if (t->w[idx].held) {
+		t->w[idx].held = 0;
+		t->live--;
+	}
+	node_release(wt, idx);
+}
+
+/*
+ * Whether an event may name node idx: it and all above it are in the
+ * tree or were deleted; a directory that moved out still tells its own
+ * events (self).
+ */
+static int
+fan_node_usable(const struct watch_table *t, int idx, int self)
+{
+	int i;
+
+	for (i = idx; i >= 0; i = t->w[i].parent)
+		if (t->w[i].gone && !t->w[i].dying && !(self && i == idx))
+			return 0;
+	return 1;
+}
+
+/* The node a cached handle names, if it still may; else -1. */
+static int
+fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
+{
+	const struct fan_entry *e;
+	const struct watch *w;
+
+	if (obj->fs < 0)
+		return -1;
+	e = fan_cache_find(wt->fan, obj->fs, obj->fh,
+	    fan_hash(obj->fs, obj->fh->handle_type, obj->fh->f_handle,
+		obj->fh->handle_bytes));
+	if (e == NULL || e->node < 0)
+		return -1;
+	w = &wt->table.w[e->node];
+	if (w->freed || w->wd != e->serial ||
+	    !fan_node_usable(&wt->table, e->node, self))
+		return -1;
+	return e->node;
+}
+
+static int fan_dir(struct watcher *wt, int fs, const struct file_handle *fh,
+    int self);
+
+/*
+ * A directory that no longer opens, named by the deletion or rename
+ * later in the queue: the node of that name in its parent.
+ */
+static int
+fan_hinted(struct watcher *wt, int fs, const struct file_handle *fh)
+{
+	struct fan *f = wt->fan;
+	size_t i;
+
+	if (f->hint_depth > 64)
+		return FAN_UNKNOWN;
+	for (i = 0; i < f->nhints; i++) {
+		struct fan_hint *h = &f->hints[i];
+		int parent, c;
+
+		if (h->obj.fs != fs ||
+		    h->obj.fh->handle_type != fh->handle_type ||
+		    h->obj.fh->handle_bytes != fh->handle_bytes ||
+		    memcmp(h->obj.fh->f_handle, fh->f_handle,
+			fh->handle_bytes) != 0)
+			continue;
+		if (h->node >= 0)
+			return h->node;
+		f->hint_depth++;
+		parent = fan_dir(wt, h->parent.fs, h->parent.fh, 0);
+		f->hint_depth--;
+		if (parent < 0)
+			return parent;
+		if (!wt->recursive && wt->table.w[parent].parent >= 0)
+			return FAN_OUTSIDE;
+		/*
+		 * A deleted one gets a node of its own, gone already (not the
+		 * one that may have its name now), known for this read only.
+		 */
+		if (h->deleted) {
+			c = fan_node_new(wt, parent, h->parent.name,
+			    strlen(h->parent.name));
+			fan_node_gone(wt, c, 1);
+			return h->node = c;
+		}
+		if ((c = node_child(&wt->table, parent, h->parent.name)) < 0)
+			c = fan_node_new(wt, parent, h->parent.name,
+			    strlen(h->parent.name));
+		fan_cache_put(wt, fs, fh, c);
+		return c;
+	}
+	f->unresolved = 1;
+	return FAN_UNKNOWN;
+}
+
+/*
+ * The node for the directory at real path real, made as needed: below
+ * the first directory operand that holds it (without -r, the operand or
+ * one of its subdirectories, whose events name it to the operand), or
+ * FAN_OUTSIDE.
+ */
+static int
+fan_place(struct watcher *wt, const char *real, size_t len)
+{
+	const struct fan *f = wt->fan;
+	size_t i, pass;
+
+	for (pass = wt->recursive; pass < 2; pass++) {
+		for (i = 0; i < f->ntops; i++) {
+			const struct fan_top *tp = &f->tops[i];
+			const char *p = real + tp->len, *slash;
+			int idx = tp->node, depth = 0, c;
+			char name[NAME_MAX + 1];
+			size_t n;
+
+			if (tp->real == NULL || len < tp->len ||
+			    memcmp(real, tp->real, tp->len) != 0)
+				continue;
+			if (len > tp->len && *p != '/' && tp->len > 1)
+				continue;
+			if (pass == 0 && len != tp->len)
+				continue;
+			for (; *p == '/'; p++)
+				;
+			for (; *p != '\0'; p = slash + (*slash == '/')) {
+				slash = strchrnul(p, '/');
+				if (!wt->recursive && ++depth > 1)
+					break;
+				watch_path(wt, idx, NULL);
+				outbuf_add(&wt->scratch, p,
+				    (size_t)(slash - p));
+				if (excluded(wt, wt->scratch.data,
+					wt->scratch.len))
+					return FAN_OUTSIDE;
+				n = (size_t)(slash - p);
+				if (n > NAME_MAX)
+					return FAN_OUTSIDE;
+				memcpy(name, p, n);
+				name[n] = '\0';
+				if ((c = node_child(&wt->table, idx, name)) < 0)
+					c = fan_node_new(wt, idx, name, n);
+				idx = c;
+			}
+			if (*p != '\0')
+				continue;
+			return idx;
+		}
+	}
+	return FAN_OUTSIDE;
+}
+
+/*
+ * The node of the directory whose handle an event gives, looked up in
+ * the cache or found through /proc: FAN_OUTSIDE, or FAN_UNKNOWN if it
+ * no longer opens. A node that left the tree is found only by events
+ * about itself (self set).
+ */
+static int
+fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
+{
+	struct fan *f = wt->fan;
+	uint32_t h =
+	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
+	const struct fan_entry *e = fan_cache_find(f, fs, fh, h);
+	struct fan_name obj = { fs, fh, NULL };
+	char link[64], real[PATH_MAX + 1];
+	ssize_t n;
+	int fd, idx;
+
+	if (e != NULL && e->node == FAN_OUTSIDE)
+		return FAN_OUTSIDE;
+	if (e != NULL && (idx = fan_cached_node(wt, &obj, self)) >= 0)
+		return idx;
+	fd = open_by_handle_at(f->fs[fs].mount_fd, (struct file_handle *)fh,
+	    O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return fan_hinted(wt, fs, fh);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof(real) - 1)
+		return FAN_UNKNOWN;
+	real[n] = '\0';
+	if ((size_t)n > 10 && strcmp(real + n - 10, " (deleted)") == 0)
+		return fan_hinted(wt, fs, fh);
+	idx = fan_place(wt, real, (size_t)n);
+	fan_cache_put(wt, fs, fh, idx);
+	return idx;
+}
+
+static int
+fan_fs_of(const struct fan *f, const void *fsid)
+{
+	size_t i;
+
+	for (i = 0; i < f->nfs; i++)
+		if (memcmp(f->fs[i].fsid, fsid, sizeof(f->fs[i].fsid)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The event's directory and name (for a rename, both of each) and the
+ * object's own handle (the entry's: a created or deleted directory's).
+ */
+static void
+fan_names(const struct fan *f, const struct fanotify_event_metadata *md,
+    struct fan_name *at, struct fan_name *from, struct fan_name *to,
+    struct fan_name *obj)
+{
+	const char *p = (const char *)md + md->metadata_len;
+	const char *end = (const char *)md + md->event_len;
+	struct fanotify_event_info_header h;
+
+	at->fs = from->fs = to->fs = obj->fs = -1;
+	while ((size_t)(end - p) >= sizeof(h)) {
+		const struct fanotify_event_info_fid *fi = (const void *)p;
+		const struct file_handle *fh = (const void *)fi->handle;
+		size_t head = sizeof(*fi) + sizeof(*fh);
+		struct fan_name *to_fill = NULL;
+		const char *name;
+
+		memcpy(&h, p, sizeof(h));
+		if (h.len < sizeof(h) || h.len > (size_t)(end - p))
+			return;
+		if (h.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME)
+			to_fill = at;
+		else if (h.info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME)
+			to_fill = from;
+		else if (h.info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME)
+			to_fill = to;
+		if (h.info_type == FAN_EVENT_INFO_TYPE_FID && h.len >= head &&
+		    fh->handle_bytes <= h.len - head) {
+			obj->fs = fan_fs_of(f, &fi->fsid);
+			obj->fh = fh;
+			obj->name = NULL;
+		}
+		if (to_fill != NULL && h.len > head &&
+		    fh->handle_bytes < h.len - head) {
+			name = (const char *)fh->f_handle + fh->handle_bytes;
+			if (memchr(name, '\0',
+				h.len - head - fh->handle_bytes)) {
+				to_fill->fs = fan_fs_of(f, &fi->fsid);
+				to_fill->fh = fh;
+				to_fill->name = name;
+			}
+		}
+		p += h.len;
+	}
+}
+
+/* Hands an event out as the inotify back end would, through its filters. */
+static int
+fan_tell(struct watcher *wt, int idx, uint32_t mask, uint32_t cookie,
+    const char *name, event_fn fn, void *arg)
+{
+	struct fan *f = wt->fan;
+	struct event ev;
+
+	if ((mask & (f->want | EVENT_UNMASKED)) == 0 || f->spent)
+		return 0;
+	/* Without -r only the operands report, as their watches would. */
+	if (idx >= 0 && !wt->recursive && wt->table.w[idx].parent >= 0)
+		return 0;
+	ev.watch = idx;
+	ev.mask = mask;
+	ev.cookie = cookie;
+	ev.name = name;
+	if (event_filtered(wt, &ev))
+		return 0;
+	if (!(f->want & IN_ONESHOT) || (mask & IN_IGNORED))
+		return fn(wt, &ev, arg);
+	/* -e oneshot: the first event ends the watching, as IGNORED says. */
+	f->spent = 1;
+	if (fn(wt, &ev, arg))
+		return 1;
+	ev.mask = IN_IGNORED;
+	ev.name = "";
+	return fn(wt, &ev, arg);
+}
+
+/*
+ * The order inotify gives a name's events in; fanotify merges the
+ * queued events of one name and object into one mask. An object is
+ * created before it is deleted.
+ */
+static const uint32_t fan_order[] = { IN_CREATE, IN_OPEN, IN_ACCESS, IN_MODIFY,
+	IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE, IN_MOVE_SELF,
+	IN_DELETE_SELF, IN_DELETE };
+
+/* The tree follows a directory created or deleted in directory dir. */
+static void
+fan_entry_tree(struct watcher *wt, int dir, uint32_t bits, const char *name,
+    const struct fan_name *obj)
+{
+	int c = fan_cached_node(wt, obj, 0);
+
+	if (c < 0)
+		c = node_child(&wt->table, dir, name);
+	if (bits & IN_DELETE) {
+		if (c >= 0)
+			fan_node_gone(wt, c, 1);
+		fan_cache_forget(wt->fan, obj);
+		return;
+	}
+	/*
+	 * A directory of the name met before went by now. The new one is
+	 * met when an event names it: its handle opens then, or a deletion
+	 * later in the queue names it.
+	 */
+	if (c >= 0 && fan_cached_node(wt, obj, 0) != c)
+		fan_node_gone(wt, c, 1);
+}
+
+/*
+ * A directory's DELETE_SELF, merged into its earlier queued events, is
+ * told just before its parent's DELETE, where inotify tells it: the
+ * directory's contents go first.
+ */
+static void
+fan_doom(struct fan *f, int idx)
+{
+	f->doomed =
+	    xgrow(f->doomed, f->ndoomed, &f->doomed_cap, sizeof(*f->doomed));
+	f->doomed[f->ndoomed++] = idx;
+}
+
+/* Tells the DELETE_SELF that waits, of idx or (-1) of all. */
+static int
+fan_doomed_tell(struct watcher *wt, int idx, event_fn fn, void *arg)
+{
+	struct fan *f = wt->fan;
+	size_t i = 0;
+
+	while (i < f->ndoomed) {
+		int d = f->doomed[i];
+
+		if (idx >= 0 && d != idx) {
+			i++;
+			continue;
+		}
+		f->doomed[i] = f->doomed[--f->ndoomed];
+		if (fan_tell(wt, d, IN_DELETE_SELF, 0, "", fn, arg))
+			return 1;
+	}
+	return 0;
+}
+
+/* Events of the entry name in directory dir (a node). */
+static int
+fan_entry(struct watcher *wt, int dir, uint32_t mask, const char *name,
+    const struct fan_name *obj, event_fn fn, void *arg)
+{
+	uint32_t isdir = mask & IN_ISDIR, bits = mask & ~IN_ISDIR;
+	size_t i;
+
+	/* inotify tells a file's own events only to a watch on it. */
+	bits &= ~(uint32_t)(IN_MOVE_SELF | IN_DELETE_SELF);
+	if (isdir && (bits & IN_DELETE) && wt->fan->ndoomed > 0) {
+		int c = fan_cached_node(wt, obj, 1);
+
+		if (c < 0)
+			c = node_child(&wt->table, dir, name);
+		if (c >= 0 && fan_doomed_tell(wt, c, fn, arg))
+			return 1;
+	}
+	for (i = 0; i < sizeof(fan_order) / sizeof(fan_order[0]); i++)
+		if ((bits & fan_order[i]) &&
+		    fan_tell(wt, dir, fan_order[i] | isdir, 0, name, fn, arg))
+			return 1;
+	if (isdir && (bits & (IN_CREATE | IN_DELETE)))
+		fan_entry_tree(wt, dir, bits, name, obj);
+	return 0;
+}
+
+/* A file operand's own events: its handle is the event's object. */
+static int
+fan_file_tops(struct watcher *wt, const struct fan_name *obj, uint32_t mask,
+    event_fn fn, void *arg)
+{
+	const struct fan *f = wt->fan;
+	size_t i, k;
+
+	for (i = 0; i < f->ntops; i++) {
+		const struct fan_top *tp = &f->tops[i];
+
+		if (tp->real != NULL || tp->fs != obj->fs ||
+		    tp->self->handle_type != obj->fh->handle_type ||
+		    tp->self->handle_bytes != obj->fh->handle_bytes ||
+		    memcmp(tp->self->f_handle, obj->fh->f_handle,
+			tp->self->handle_bytes) != 0)
+			continue;
+		for (k = 0; k < sizeof(fan_order) / sizeof(fan_order[0]); k++)
+			if ((mask & fan_order[k]) &&
+			    fan_tell(wt, tp->node, fan_order[k], 0, "", fn,
+				arg))
+				return 1;
+		if ((mask & IN_DELETE_SELF) &&
+		    fan_tell(wt, tp->node, IN_IGNORED, 0, "", fn, arg))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A directory's own events: told to its parent's watch under its name
+ * (but the self events) and to its own, as inotify tells them.
+ */
+static int
+fan_self(struct watcher *wt, int dir, uint32_t mask, event_fn fn, void *arg)
+{
+	const struct watch *w = &wt->table.w[dir];
+	int parent = w->gone ? -1 : w->parent;
+	size_t i;
+
+	for (i = 0; i < sizeof(fan_order) / sizeof(fan_order[0]); i++) {
+		uint32_t b = fan_order[i];
+		int own = b == IN_MOVE_SELF || b == IN_DELETE_SELF;
+
+		if (!(mask & b) || b == IN_CREATE || b == IN_DELETE)
+			continue;
+		if (!own && parent >= 0 &&
+		    fan_tell(wt, parent, b | IN_ISDIR, 0,
+			wt->table.names + wt->table.w[dir].name, fn, arg))
+			return 1;
+		if (b == IN_DELETE_SELF && parent >= 0) {
+			fan_doom(wt->fan, dir);
+			continue;
+		}
+		if (fan_tell(wt, dir, own ? b : b | IN_ISDIR, 0, "", fn, arg))
+			return 1;
+	}
+	/* An operand's watch ends with it, as inotify's does. */
+	if ((mask & IN_DELETE_SELF) && w->parent < 0)
+		return fan_tell(wt, dir, IN_IGNORED, 0, "", fn, arg);
+	return 0;
+}
+
+/*
+ * A rename, as inotify's two events with a cookie of ours. The tree
+ * follows a directory: moved within, out (its nodes go), or in (the
+ * directories known to be outside may be inside now).
+ */
+static int
+fan_rename(struct watcher *wt, uint32_t isdir, const struct fan_name *from,
+    const struct fan_name *to, const struct fan_name *obj, event_fn fn,
+    void *arg)
+{
+	struct fan *f = wt->fan;
+	int src =
+	    from->fs >= 0 ? fan_dir(wt, from->fs, from->fh, 0) : FAN_UNKNOWN;
+	int dst = to->fs >= 0 ? fan_dir(wt, to->fs, to->fh, 0) : FAN_UNKNOWN;
+	uint32_t cookie;
+	int moved;
+
+	if (f->unresolved && f->may_wait)
+		return FAN_RETRY;
+	if ((cookie = ++f->cookie) == 0)
+		cookie = ++f->cookie;
+	if (src >= 0 &&
+	    fan_tell(wt, src, IN_MOVED_FROM | isdir, cookie, from->name, fn,
+		arg))
+		return 1;
+	if (dst >= 0 &&
+	    fan_tell(wt, dst, IN_MOVED_TO | isdir, cookie, to->name, fn, arg))
+		return 1;
+	if (!isdir)
+		return 0;
+	if ((moved = fan_cached_node(wt, obj, 0)) < 0 && src >= 0)
+		moved = node_child(&wt->table, src, from->name);
+	if (dst >= 0) {
+		int old = node_child(&wt->table, dst, to->name);
+
+		if (old >= 0 && old != moved)
+			fan_node_gone(wt, old, 1);
+		if (moved >= 0)
+			tree_move(wt, moved, dst, to->name);
+		else if (src < 0)
+			fan_cache_rebuild(f, f->cache_cap, 1);
+	} else if (moved >= 0) {
+		fan_node_gone(wt, moved, 0);
+		fan_cache_forget(f, obj);
+	}
+	return 0;
+}
+
+/* One event read from fanotify; non-zero if fn asked to stop. */
+static int
+fan_event(struct watcher *wt, const struct fanotify_event_metadata *md,
+    event_fn fn, void *arg)
+{
+	struct fan *f = wt->fan;
+	struct fan_name at, from, to, obj;
+	uint32_t mask, isdir;
+	int dir;
+
+	if (md->mask & FAN_Q_OVERFLOW)
+		return fan_tell(wt, -1, IN_Q_OVERFLOW, 0, "", fn, arg);
+	/* The watcher's own (its output to a file in the tree). */
+	if (md->pid == f->self)
+		return 0;
+	isdir = md->mask & FAN_ONDIR ? IN_ISDIR : 0;
+	fan_names(f, md, &at, &from, &to, &obj);
+	f->unresolved = 0;
+	if (md->mask & FAN_RENAME)
+		return fan_rename(wt, isdir, &from, &to, &obj, fn, arg);
+	mask = (uint32_t)(md->mask & FAN_AS_INOTIFY);
+	if (f->nfiles > 0 && obj.fs >= 0 && !isdir &&
+	    fan_file_tops(wt, &obj, mask, fn, arg))
+		return 1;
+	if (at.fs < 0)
+		return 0;
+	dir = fan_dir(wt, at.fs, at.fh, strcmp(at.name, ".") == 0);
+	if (f->unresolved && f->may_wait)
+		return FAN_RETRY;
+	if (strcmp(at.name, ".") == 0)
+		return dir >= 0 && fan_self(wt, dir, mask, fn, arg);
+	return dir >= 0 &&
+	    fan_entry(wt, dir, mask | isdir, at.name, &obj, fn, arg);
+}
+
+/* Frees the nodes that went while the queue was read. */
+static void
+fan_gone_free(struct watcher *wt)
+{
+	struct fan *f = wt->fan;
+
+	while (f->ngone > 0) {
+		int idx = f->gone[--f->ngone];
+
+		if (!wt->keep_dropped && !wt->table.w[idx].freed)
+			fan_node_free(wt, idx);
+	}
+	while (f->nforget > 0)
+		fan_cache_remove(f, &f->forget[--f->nforget]);
+	/* The cache shrinks back after a burst of short-lived directories. */
+	if (f->cache_cap > 1024 && f->cache_used * 8 < f->cache_cap)
+		fan_cache_rebuild(f, f->cache_cap / 2, 2);
+	/* What a burst took of the buffer goes back once it is read. */
+	if (f->buf_high > FAN_BUF_SIZE) {
+		madvise(f->buf + FAN_BUF_SIZE, f->buf_high - FAN_BUF_SIZE,
+		    MADV_DONTNEED);
+		f->buf_high = FAN_BUF_SIZE;
+	}
+}
+
+/*
+ * Reads all the kernel holds (up to FAN_QUEUE_MAX) after what the queue
+ * holds: 0, or -1 on an error.
+ */
+static int
+fan_fill(struct fan *f)
+{
+	while (f->buf_len + FAN_BUF_SIZE <= FAN_QUEUE_MAX) {
+		ssize_t n;
+
+		n = read(f->fd, f->buf + f->buf_len, FAN_BUF_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		if (n <= 0)
+			break;
+		f->buf_len += (size_t)n;
+		if (f->buf_len > f->buf_high)
+			f->buf_high = f->buf_len;
+	}
+	return 0;
+}
+
+/* The hints: each directory deletion and rename in the queue read. */
+static void
+fan_hints(struct fan *f)
+{
+	const struct fanotify_event_metadata *md;
+	ssize_t n = (ssize_t)(f->buf_len - f->buf_head);
+
+	f->nhints = 0;
+	for (md = (const void *)(f->buf + f->buf_head); FAN_EVENT_OK(md, n);
+	     md = FAN_EVENT_NEXT(md, n)) {
+		struct fan_name at, from, to, obj;
+		struct fan_hint *h;
+
+		if (!(md->mask & FAN_ONDIR) ||
+		    !(md->mask & (FAN_DELETE | FAN_RENAME)))
+			continue;
+		fan_names(f, md, &at, &from, &to, &obj);
+		if (md->mask & FAN_RENAME)
+			at = from;
+		if (obj.fs < 0 || at.fs < 0)
+			continue;
+		f->hints = xgrow(f->hints, f->nhints, &f->hints_cap,
+		    sizeof(*f->hints));
+		h = &f->hints[f->nhints++];
+		h->obj = obj;
+		h->parent = at;
+		h->deleted = !(md->mask & FAN_RENAME);
+		h->node = -1;
+	}
+}
+
+/*
+ * How long events wait behind one in a directory that no longer opens,
+ * for the deletion that names it: rm -rf deletes a directory after all
+ * it holds.
+ */
+#define FAN_HOLD_MS 50
+
+/*
+ * Reads until the queue is empty, as events_drain does for inotify: all
+ * of it first, for the hints.
+ */
+static enum drain
+fan_drain(struct watcher *wt, event_fn fn, void *arg)
+{
+	struct fan *f = wt->fan;
+	long long hold_until = -1;
+	int any = 0;
+
+	for (;;) {
+		const struct fanotify_event_metadata *md;
+		ssize_t n;
+		int r = 0;
+
+		if (fan_fill(f) < 0)
+			return DRAIN_FAILED;
+		if (f->buf_len == f->buf_head)
+			break;
+		any = 1;
+		fan_hints(f);
+		n = (ssize_t)(f->buf_len - f->buf_head);
+		f->may_wait = hold_until < 0 || now_ms() < hold_until;
+		for (md = (const void *)(f->buf + f->buf_head);
+		     FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
+			if (md->vers != FANOTIFY_METADATA_VERSION)
+				die("Couldn't read events: fanotify's "
+				    "version %u is not known",
+				    md->vers);
+			if ((r = fan_event(wt, md, fn, arg)) != 0)
+				break;
+			wt->records++;
+			f->buf_head =
+			    (size_t)((const char *)md - f->buf) + md->event_len;
+		}
+		if (r == 1)
+			return DRAIN_STOPPED;
+		if (r == FAN_RETRY) {
+			struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+
+			if (hold_until < 0)
+				hold_until = now_ms() + FAN_HOLD_MS;
+			/* Nothing more comes, or no room: it goes unnamed. */
+			if (f->buf_len + FAN_BUF_SIZE > FAN_QUEUE_MAX ||
+			    poll(&pfd, 1, poll_timeout(hold_until)) <= 0)
+				hold_until = 0;
+			if (f->buf_head > 0) {
+				memmove(f->buf, f->buf + f->buf_head,
+				    f->buf_len - f->buf_head);
+				f->buf_len -= f->buf_head;
+				f->buf_head = 0;
+			}
+			continue;
+		}
+		f->buf_head = f->buf_len = 0;
+		hold_until = -1;
+		if (f->ndoomed > 0 && fan_doomed_tell(wt, -1, fn, arg))
+			return DRAIN_STOPPED;
+		fan_gone_free(wt);
+	}
+	return any ? DRAIN_READ : DRAIN_EMPTY;
+}
+
+/* The fanotify mask for the inotify events wanted, and the tree's own. */
+static uint64_t
+fan_mask(uint32_t want)
+{
+	/* An operand's DELETE_SELF ends its watch, whatever was asked. */
+	return (want & FAN_AS_INOTIFY) | FAN_ONDIR | FAN_RENAME | FAN_DELETE |
+	    FAN_DELETE_SELF;
+}
+
+static struct file_handle *
+fan_handle(const char *path, int follow)
+{
+	struct file_handle *fh = xmalloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int mount_id;
+
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id,
+		follow ? AT_SYMLINK_FOLLOW : 0) < 0) {
+		free(fh);
+		return NULL;
+	}
+	return fh;
+}
+
+/* The directory that holds path: a copy to free. */
+static char *
+fan_parent(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (slash == NULL) {
+		free(dir);
+		return xstrdup(".");
+	}
+	slash[slash == dir] = '\0';
+	return dir;
+}
+
+/* The file system of path, or of its directory (a dangling link's). */
+static int
+fan_statfs(const char *path, struct statfs *sfs)
+{
+	char *dir;
+	int r;
+
+	if (statfs(path, sfs) == 0)
+		return 0;
+	dir = fan_parent(path);
+	r = statfs(dir, sfs);
+	free(dir);
+	return r;
+}
+
+/*
+ * A descriptor on the top directory of path's mount, to open handles
+ * with: one on an operand would keep it from being freed when it is
+ * deleted, and its DELETE_SELF from coming.
+ */
+static int
+fan_mount_root(const char *path)
+{
+	char *dir = realpath(path, NULL), *up;
+	struct stat st, upst;
+	int fd;
+
+	if (dir == NULL) {
+		up = fan_parent(path);
+		dir = realpath(up, NULL);
+		free(up);
+	}
+	if (dir == NULL || stat(dir, &st) < 0) {
+		free(dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		up = fan_parent(dir);
+		free(dir);
+		dir = up;
+	}
+	while (strcmp(dir, "/") != 0) {
+		up = fan_parent(dir);
+		if (stat(up, &upst) < 0 || upst.st_dev != st.st_dev) {
+			free(up);
+			break;
+		}
+		free(dir);
+		dir = up;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return fd;
+}
+
+static void
+fan_free(struct fan *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nfs; i++)
+		close(f->fs[i].mount_fd);
+	for (i = 0; i < f->ntops; i++) {
+		free(f->tops[i].real);
+		free(f->tops[i].self);
+	}
+	free(f->tops);
+	free(f->cache);
+	free(f->gone);
+	if (f->buf != NULL)
+		munmap(f->buf, FAN_QUEUE_MAX);
+	free(f->hints);
+	free(f->doomed);
+	free(f->forget);
+	free(f);
+}
+
+/*
+ * Marks the file system of path; returns 0, or an errno with what -S
+ * would need in *need.
+ */
+static int
+fan_mark_fs(struct fan *f, const char *path, uint64_t mask, const char **need)
+{
+	struct statfs sfs;
+	struct file_handle *fh;
+	char self[64];
+	int fd, err = 0;
+
+	if (fan_statfs(path, &sfs) < 0 || fan_fs_of(f, &sfs.f_fsid) >= 0)
+		return 0; /* missing: its operand's own failure says so */
+	if (f->nfs == FAN_FS_MAX) {
+		*need = "at most 16 file systems";
+		return EMFILE;
+	}
+	if ((fd = fan_mount_root(path)) < 0)
+		return 0;
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, fd,
+		NULL) < 0) {
+		err = errno;
+		/* fanotify_init took the 5.17 flags: the file system refused. */
+		*need = err == EPERM ? "CAP_SYS_ADMIN" :
+				       "a file system that gives file handles";
+		close(fd);
+		return err;
+	}
+	/* Handles must open: that takes CAP_DAC_READ_SEARCH. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((fh = fan_handle(self, 1)) == NULL) {
+		err = errno;
+	} else {
+		int probe = open_by_handle_at(fd, fh, O_PATH | O_CLOEXEC);
+
+		if (probe < 0)
+			err = errno;
+		else
+			close(probe);
+		free(fh);
+	}
+	if (err != 0) {
+		*need = err == EPERM ? "CAP_DAC_READ_SEARCH" :
+				       "a file system that gives file handles";
+		close(fd);
+		return err;
+	}
+	memcpy(f->fs[f->nfs].fsid, &sfs.f_fsid, sizeof(f->fs[f->nfs].fsid));
+	f->fs[f->nfs++].mount_fd = fd;
+	return 0;
+}
+
+/*
+ * Takes a file-system mark for each operand's file system. Where
+ * fanotify cannot serve, says why in one line and leaves the watcher
+ * to inotify.
+ */
+static void
+fan_start(struct watcher *wt, const struct path_list *pl)
+{
+	struct fan *f = xmalloc(sizeof(*f));
+	int err = 0;
+	const char *need = "";
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->want = wt->want;
+	f->self = getpid();
+	/* Pages are taken as a burst needs them, and given back after. */
+	f->buf = mmap(NULL, FAN_QUEUE_MAX, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f->buf == MAP_FAILED)
+		die("Out of memory");
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME_TARGET |
+		FAN_CLOEXEC | FAN_NONBLOCK,
+	    O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+	if (f->fd < 0) {
+		err = errno;
+		need = err == EPERM ? "CAP_SYS_ADMIN" : "Linux 5.17 or later";
+	}
+	for (i = 0; err == 0 && i < pl->npaths; i++)
+		err = fan_mark_fs(f, pl->paths[i], fan_mask(f->want), &need);
+	if (err != 0) {
+		msg("Couldn't watch with fanotify: %s (it needs %s); "
+		    "watching with inotify instead.",
+		    strerror(err), need);
+		if (f->fd >= 0)
+			close(f->fd);
+		fan_free(f);
+		return;
+	}
+	if (wt->want & IN_UNMOUNT)
+		die("fanotify has no unmount event: -e unmount needs inotify "
+		    "(leave out -F and -S).");
+	close(wt->fd);
+	wt->fd = f->fd;
+	wt->fan = f;
+}
+
+/*
+ * Takes an operand: a directory (by its real path, so that events below
+ * it are known as its) or a file (by its handle). Named as inotify's
+ * watches are, and refused where inotify would refuse it.
+ */
+static int
+fan_add(struct watcher *wt, const char *path)
+{
+	struct fan *f = wt->fan;
+	int follow = !(wt->mask & IN_DONT_FOLLOW);
+	struct statfs sfs;
+	struct stat st, lst;
+	struct fan_top tp = { 0 };
+	struct outbuf name = { 0 };
+	size_t len = strlen(path), i;
+	struct file_handle *fh;
+
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0 ||
+	    fan_statfs(path, &sfs) < 0)
+		return errno;
+	if (S_ISDIR(st.st_mode) && access(path, R_OK) < 0)
+		return errno;
+	if ((tp.fs = fan_fs_of(f, &sfs.f_fsid)) < 0)
+		return ENODEV;
+	if ((fh = fan_handle(path, follow)) == NULL)
+		return errno;
+	if (S_ISDIR(st.st_mode)) {
+		if ((tp.real = realpath(path, NULL)) == NULL) {
+			free(fh);
+			return errno;
+		}
+		tp.len = strlen(tp.real);
+		for (i = 0; i < f->ntops; i++)
+			if (f->tops[i].real != NULL &&
+			    strcmp(f->tops[i].real, tp.real) == 0) {
+				free(tp.real);
+				free(fh);
+				return 0; /* watched already, by its first name */
+			}
+	} else {
+		tp.self = fh;
+		f->nfiles++;
+	}
+	/* As inotify's: a link to a directory has a slash only under -r. */
+	outbuf_adds(&name, path);
+	if (path[len - 1] != '/' && S_ISDIR(st.st_mode) &&
+	    (wt->recursive || (lstat(path, &lst) == 0 && S_ISDIR(lst.st_mode))))
+		outbuf_addc(&name, '/');
+	tp.node = fan_node_new(wt, -1, name.data, name.len);
+	free(name.data);
+	if (tp.real != NULL) {
+		fan_cache_put(wt, tp.fs, fh, tp.node);
+		free(fh);
+	}
+	if ((f->ntops & (f->ntops - 1)) == 0)
+		f->tops = xrealloc(f->tops,
+		    (f->ntops ? f->ntops * 2 : 4) * sizeof(*f->tops));
+	f->tops[f->ntops++] = tp;
+	return 0;
+}
+
+/* -------- The run --------------------------------------------------- */
 
 /*
  * Watches every operand. The reference's messages are the tools' own,
@@ -3008,6 +4298,8 @@ watches_establish(struct watcher *wt, const struct path_list *pl, setup_fn note,
 
 	wt->excludes = pl->excludes;
 	wt->nexcludes = pl->nexcludes;
+	if (wt->fan_wanted)
+		fan_start(wt, pl);
 	note(wt, SETUP_BEGIN, NULL, 0, arg);
 	for (i = 0; i < pl->npaths; i++) {
 		int err;
@@ -3024,7 +4316,7 @@ watches_establish(struct watcher *wt, const struct path_list *pl, setup_fn note,
 		}
 		note(wt, SETUP_WATCHED, pl->paths[i], 0, arg);
 	}
-	setup_memory_release();
+	memory_release();
 	note(wt, SETUP_DONE, NULL, 0, arg);
 }
 

@@ -89,7 +89,8 @@ struct common_opts {
 	const char *include; /* the last --include or --includei */
 	int exclude_icase, include_icase;
 	int n_exclude, n_excludei, n_include, n_includei;
-	int bad; /* a bad option was given */
+	int fanotify; /* -F or -S */
+	int bad;      /* a bad option was given */
 };
 
 /* A tool's face: its name, its --help and its options. */
@@ -151,6 +152,7 @@ struct watch_settings {
 	const char *regex; /* --exclude or --include, or NULL */
 	int regex_keeps;   /* it says what to keep (--include) */
 	int regex_icase;
+	int fanotify; /* -F, -S: file-system marks, where the kernel lets us */
 };
 
 void watch_settings_init(struct watch_settings *ws,

@@ -2,7 +2,8 @@
  * The measuring half of bench/bench.sh: starts one watcher, times what
  * the benchmark asks for, and prints "key value" lines.
  *
- *   runner setup  BIN ARGS...         time to the $READY line on stderr, RSS then
+ *   runner setup  BIN ARGS...         time to the $READY line on stderr, RSS
+ *                                     then, and the kernel's slab growth
  *   runner events BIN N DIR ARGS...   watcher CPU for N new files written in DIR
  *   runner latency N DIR_A DIR_B BIN_A BIN_B ARGS...
  *                                     write -> line read, N samples for
@@ -111,6 +112,26 @@ rss_kb(pid_t pid)
 	while (fgets(line, sizeof(line), fp))
 		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
 			break;
+	fclose(fp);
+	return kb;
+}
+
+/* A line of /proc/meminfo, in kB. */
+static long
+meminfo_kb(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long kb = -1;
+	FILE *fp = fopen("/proc/meminfo", "r");
+
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, key, len) == 0 && line[len] == ':') {
+			kb = atol(line + len + 1);
+			break;
+		}
 	fclose(fp);
 	return kb;
 }
@@ -316,11 +337,17 @@ main(int argc, char **argv)
 	if (argc < 4)
 		return 2;
 	if (strcmp(argv[1], "setup") == 0) {
+		long slab = meminfo_kb("Slab");
+		long unreclaim = meminfo_kb("SUnreclaim");
+
 		t0 = now();
 		pid = spawn(argv + 2, &out, &err);
 		if (wait_line(err, getenv("READY")) < 0)
 			return 1;
 		printf("setup_s %.4f\nrss_kb %ld\n", now() - t0, rss_kb(pid));
+		printf("slab_kb %ld\nsunreclaim_kb %ld\n",
+		    meminfo_kb("Slab") - slab,
+		    meminfo_kb("SUnreclaim") - unreclaim);
 		cpu_of(pid, SIGKILL);
 		return 0;
 	}

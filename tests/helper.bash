@@ -5,6 +5,10 @@
 #   IW=/usr/bin/inotifywait IWATCH=/usr/bin/inotifywatch bats tests
 # Tests of a deliberate difference call `deliberate_difference` first; it
 # skips them when the binary under test is the reference.
+#
+# BACKEND=fanotify (make check-fanotify) runs the behaviour tests through
+# wrappers that add -S; tests of what only inotify does call
+# `needs_inotify` first.
 
 : "${BATS_TEST_TIMEOUT:=60}"
 export BATS_TEST_TIMEOUT
@@ -35,7 +39,30 @@ deliberate_difference() {
 	fi
 }
 
+# needs_inotify REASON: skip the test under the fanotify back end.
+needs_inotify() {
+	if [ "${BACKEND:-}" = fanotify ]; then
+		skip "inotify only: $1"
+	fi
+}
+
+# has_fanotify: this process may take fanotify file-system marks and open
+# file handles (CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH).
+has_fanotify() {
+	local caps
+	caps=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+	[ $((0x$caps >> 21 & 1)) -eq 1 ] && [ $((0x$caps >> 2 & 1)) -eq 1 ]
+}
+
+# backend_ready: skip the test if the back end under test cannot run here.
+backend_ready() {
+	if [ "${BACKEND:-}" = fanotify ] && ! has_fanotify; then
+		skip "fanotify needs CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH"
+	fi
+}
+
 setup() {
+	backend_ready
 	cd "$BATS_TEST_TMPDIR" || return 1
 	mkdir -p w
 	PID=
@@ -61,8 +88,13 @@ fail() {
 }
 
 # count_watches PID: the number of inotify watches the process holds, as
-# the kernel lists them in fdinfo (works whatever the program prints).
+# the kernel lists them in fdinfo (works whatever the program prints);
+# under fanotify, its marks.
 count_watches() {
+	if [ "${BACKEND:-}" = fanotify ]; then
+		cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^fanotify \(sdev\|ino\|mnt\)'
+		return 0
+	fi
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:'
 }
 
@@ -82,8 +114,13 @@ file_matches() { grep -qE -- "$2" "$1"; }
 lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 nuls_at_least() { [ "$(tr -cd '\0' <"$1" | wc -c)" -ge "$2" ]; }
 
-# wait_watches N [PID]: wait until the process holds at least N watches.
-wait_watches() { wait_until watches_at_least "$1" "${2:-$PID}"; }
+# wait_watches N [PID]: wait until the process holds at least N watches
+# (under fanotify: its one mark of the file system).
+wait_watches() {
+	local n=$1
+	[ "${BACKEND:-}" = fanotify ] && n=1
+	wait_until watches_at_least "$n" "${2:-$PID}"
+}
 
 # wait_watches_at_most N [PID]: ... at most N (after watches were removed).
 wait_watches_at_most() { wait_until watches_at_most "$1" "${2:-$PID}"; }

@@ -188,7 +188,8 @@ move_c_out() {
 	mkdir w/b
 	wait_file_match out '^w/ CREATE,ISDIR b$'
 	wait_watches 2
-	[ "$(count_watches "$PID")" -eq 2 ] || fail "the excluded w/a was watched"
+	[ "${BACKEND:-}" = fanotify ] || [ "$(count_watches "$PID")" -eq 2 ] ||
+		fail "the excluded w/a was watched"
 	touch w/a/x w/b/y
 	wait_file_match out '^w/b/ CREATE y$'
 	no_line out 'CREATE x$'

@@ -10,6 +10,7 @@ load iwatch_helper
 # The tree lives in t/, and the programs run there, so that their output
 # (written beside t/) makes no events of its own.
 setup() {
+	backend_ready
 	cd "$BATS_TEST_TMPDIR" || return 1
 	mkdir -p t/sub/deep/deeper t/sub2 t/a/b
 	PID=
@@ -50,7 +51,8 @@ stop_iw() {
 	iw_in_t -m -r -e create a . .
 	# ., a, a/b, sub, sub/deep, sub/deep/deeper, sub2
 	wait_watches 7
-	[ "$(count_watches "$PID")" -eq 7 ] || fail "$(count_watches "$PID") watches, expected 7"
+	[ "${BACKEND:-}" = fanotify ] || [ "$(count_watches "$PID")" -eq 7 ] ||
+		fail "$(count_watches "$PID") watches, expected 7"
 	touch t/a/b/x
 	wait_lines out 1
 	expect out 'a/b/ CREATE x'
@@ -83,6 +85,7 @@ stop_iw() {
 }
 
 @test "inotifywatch -r counts events under nested operands" {
+	needs_inotify "the counts include the set-up walk's reads, which -S does not make"
 	iwatch_in_t -r sub/deep sub sub2
 	touch t/sub/x
 	stop_iwatch
@@ -92,6 +95,7 @@ stop_iw() {
 }
 
 @test "inotifywatch -v -r . sub counts every name a watch was set up under" {
+	needs_inotify "-S sets up no watch per directory"
 	iwatch_in_t -v -r . sub
 	stop_iwatch
 	expect_status 0
@@ -102,6 +106,7 @@ stop_iw() {
 }
 
 @test "inotifywait -m -r sub/deep sub reports the second walk reading sub/deep" {
+	needs_inotify "-S has no set-up walk"
 	iw_in_t -m -r sub/deep sub
 	wait_lines out 12
 	expect out 'sub/deep/ OPEN,ISDIR ' 'sub/deep/ ACCESS,ISDIR ' \
@@ -174,7 +179,7 @@ check_set() {
 
 	iw_in_t -m -r -e create --format '%w%f' "${args[@]}" ||
 		fail "inotifywait set-up did not end: $repro"
-	[ "$(count_watches "$PID")" -eq "$want" ] ||
+	[ "${BACKEND:-}" = fanotify ] || [ "$(count_watches "$PID")" -eq "$want" ] ||
 		fail "$(count_watches "$PID") watches for $want directories: $repro"
 	touch t/sub/deep/deeper/f t/a/b/f t/sub/f
 	wait_lines out "$expected" || fail "inotifywait missed events: $repro"

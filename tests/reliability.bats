@@ -95,6 +95,7 @@ unique_lines_at_least() { [ "$(sort -u "$1" | wc -l)" -ge "$2" ]; }
 
 @test "a slow reader loses none of 200,000 events" {
 	deliberate_difference "the reference lets the kernel queue overflow silently"
+	needs_inotify "fanotify merges the queued repeats of one file's events"
 	touch w/f
 	mkfifo pipe
 	# The reader takes the first line, then waits until all events were
@@ -293,6 +294,7 @@ for i in range(100000):
 }
 
 @test "a directory moved in is reported with everything it holds, empty files included" {
+	needs_inotify "-S does not scan a tree moved in: its contents are not told"
 	deliberate_difference "the reference reports only the move"
 	mkdir -p outside/m/sub
 	: >outside/m/empty
