@@ -1547,6 +1547,23 @@ dirs_count(struct outbuf *path)
 	return n;
 }
 
+/* Whether this process may take a fanotify file-system mark on path's. */
+static int
+fanotify_usable(const char *path)
+{
+	int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME_TARGET |
+		FAN_CLOEXEC,
+	    O_RDONLY);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	ok = fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_CREATE,
+		 AT_FDCWD, path) == 0;
+	close(fd);
+	return ok;
+}
+
 /*
  * The reference's two lines, then what the user needs to act: the limit,
  * what this run wanted, and the setting that raises it.
@@ -1572,6 +1589,9 @@ err_watch_limit(const char *path, const struct path_list *pl, int recursive)
 	    "count too); this needs %zu. Raise it with: sysctl "
 	    "fs.inotify.max_user_watches=%ld",
 	    limit, wanted, (limit + (long)wanted + 1023) / 1024 * 1024 * 2);
+	if (fanotify_usable(path))
+		msg("Or watch with -S: fanotify marks the whole file system at "
+		    "once, with no watch limit.");
 }
 
 /* Reads a directory through, for the events that makes, and no more. */
@@ -3857,11 +3877,29 @@ fan_event(struct watcher *wt, const struct fanotify_event_metadata *md,
 	    fan_entry(wt, dir, mask | isdir, at.name, &obj, fn, arg);
 }
 
+/*
+ * The most directories known at once: past it, all but the operands are
+ * forgotten, and met again as events name them. A count keeps its rows.
+ */
+#define FAN_NODES_MAX ((size_t)65536)
+
+static void
+fan_subtree_gone(struct watcher *wt, int idx)
+{
+	int c;
+
+	wt->table.w[idx].gone = 1;
+	for (c = wt->table.w[idx].first_child; c >= 0;
+	     c = wt->table.w[c].next_sibling)
+		fan_subtree_gone(wt, c);
+}
+
 /* Frees the nodes that went while the queue was read. */
 static void
 fan_gone_free(struct watcher *wt)
 {
 	struct fan *f = wt->fan;
+	size_t i;
 
 	while (f->ngone > 0) {
 		int idx = f->gone[--f->ngone];
@@ -3871,6 +3909,16 @@ fan_gone_free(struct watcher *wt)
 	}
 	while (f->nforget > 0)
 		fan_cache_remove(f, &f->forget[--f->nforget]);
+	for (i = 0; wt->table.live > FAN_NODES_MAX && !wt->keep_dropped &&
+	     i < f->ntops;
+	     i++) {
+		int c;
+
+		while ((c = wt->table.w[f->tops[i].node].first_child) >= 0) {
+			fan_subtree_gone(wt, c);
+			fan_node_free(wt, c);
+		}
+	}
 	/* The cache shrinks back after a burst of short-lived directories. */
 	if (f->cache_cap > 1024 && f->cache_used * 8 < f->cache_cap)
 		fan_cache_rebuild(f, f->cache_cap / 2, 2);
