@@ -102,11 +102,18 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	cp $(PROGS) $(DESTDIR)$(BINDIR)/
 	cp docs/inotifywait.1 docs/inotifywatch.1 $(DESTDIR)$(MANDIR)/man1/
+	ln -sf inotifywait $(DESTDIR)$(BINDIR)/fsnotifywait
+	ln -sf inotifywatch $(DESTDIR)$(BINDIR)/fsnotifywatch
+	ln -sf inotifywait.1 $(DESTDIR)$(MANDIR)/man1/fsnotifywait.1
+	ln -sf inotifywatch.1 $(DESTDIR)$(MANDIR)/man1/fsnotifywatch.1
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/inotifywait $(DESTDIR)$(BINDIR)/inotifywatch
+	rm -f $(DESTDIR)$(BINDIR)/inotifywait $(DESTDIR)$(BINDIR)/inotifywatch \
+	    $(DESTDIR)$(BINDIR)/fsnotifywait $(DESTDIR)$(BINDIR)/fsnotifywatch
 	rm -f $(DESTDIR)$(MANDIR)/man1/inotifywait.1 \
-	    $(DESTDIR)$(MANDIR)/man1/inotifywatch.1
+	    $(DESTDIR)$(MANDIR)/man1/inotifywatch.1 \
+	    $(DESTDIR)$(MANDIR)/man1/fsnotifywait.1 \
+	    $(DESTDIR)$(MANDIR)/man1/fsnotifywatch.1
 
 clean:
 	rm -f $(PROGS) *.o

@@ -376,9 +376,14 @@ exit_printed(const char *out, const char *more)
 int
 options_next(const struct tool *t, int argc, char **argv, struct common_opts *o)
 {
+	const char *base = strrchr(argv[0], '/');
 	char version[64];
 	int c;
 
+	/* As fsnotifywait or fsnotifywatch (inotify-tools 4.x): -F unless -I. */
+	base = base != NULL ? base + 1 : argv[0];
+	if (optind <= 1 && strncmp(base, "fsnotify", 8) == 0)
+		o->fanotify = 1;
 	while (!o->bad &&
 	    (c = getopt_long(argc, argv, t->short_opts, t->long_opts, NULL)) !=
 		-1) {
@@ -2314,6 +2319,15 @@ scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
 }
 
 /* Reads the directory fd the scan just watched; reports and descends. */
+/* What a listing says an entry is: 'D' a directory, 'F' not, 'U' unknown. */
+static char
+listed_kind(unsigned char d_type)
+{
+	if (d_type == DT_DIR)
+		return 'D';
+	return d_type == DT_UNKNOWN ? 'U' : 'F';
+}
+
 static int
 scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
     void *arg)
@@ -2335,7 +2349,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
 		    strcmp(de->d_name, "..") != 0) {
-			outbuf_addc(&names, de->d_type == DT_DIR ? 'D' : 'F');
+			outbuf_addc(&names, listed_kind(de->d_type));
 			outbuf_add(&names, de->d_name, strlen(de->d_name) + 1);
 		}
 	closedir(d);
@@ -2349,11 +2363,13 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 		int child;
 
 		/*
-		 * Listed, then gone: it was there once the watch was, so
-		 * the event that took it away is queued. It is reported,
-		 * so that event names something that was.
+		 * Listed, then gone, or replaced by one of the other kind:
+		 * it was there once the watch was, so the events that took
+		 * it away are queued. It is reported as listed, so that
+		 * they name something that was.
 		 */
-		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (type != 'U' && (type == 'D') != !!S_ISDIR(st.st_mode))) {
 			memset(&st, 0, sizeof(st));
 			st.st_mode = type == 'D' ? S_IFDIR : S_IFIFO;
 			scan_report(wt, idx, listing, name, &st, fn, arg);

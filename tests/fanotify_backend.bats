@@ -161,3 +161,16 @@ fanotify_marks() {
 	grep -qE '^3 +2 +1 +w/a/$' out || fail "w/a/ not counted right"
 	grep -qE '^1 +1 +0 +w/$' out || fail "w/ not counted right"
 }
+
+@test "called fsnotifywait, inotifywait watches through fanotify unless -I is given" {
+	needs_fanotify
+	ln -s "$(command -v "$IW" || echo "$IW")" fsnotifywait
+	IW=./fsnotifywait start_iw -m -e create w
+	[ "$(fanotify_marks "$PID")" -eq 1 ] || fail "no fanotify mark"
+	[ "$(inotify_watches "$PID")" -eq 0 ] || fail "inotify watches were set"
+	kill "$PID"
+	wait_exit
+	IW=./fsnotifywait start_iw -m -I -e create w
+	[ "$(fanotify_marks "$PID")" -eq 0 ] || fail "a fanotify mark with -I"
+	[ "$(inotify_watches "$PID")" -eq 1 ] || fail "no inotify watch with -I"
+}
