@@ -4009,15 +4009,15 @@ fan_hints(struct fan *f)
 #define FAN_HOLD_MS 50
 
 /*
- * Reads until the queue is empty, as events_drain does for inotify: all
- * of it first, for the hints.
+ * Reads what the queue holds, all of it first, for the hints, and hands
+ * it out. Once: other processes' events may never stop coming, and the
+ * run must write its output between reads.
  */
 static enum drain
 fan_drain(struct watcher *wt, event_fn fn, void *arg)
 {
 	struct fan *f = wt->fan;
 	long long hold_until = -1;
-	int any = 0;
 
 	for (;;) {
 		const struct fanotify_event_metadata *md;
@@ -4027,8 +4027,7 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 		if (fan_fill(f) < 0)
 			return DRAIN_FAILED;
 		if (f->buf_len == f->buf_head)
-			break;
-		any = 1;
+			return DRAIN_EMPTY;
 		fan_hints(f);
 		n = (ssize_t)(f->buf_len - f->buf_head);
 		f->may_wait = hold_until < 0 || now_ms() < hold_until;
@@ -4064,12 +4063,11 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 			continue;
 		}
 		f->buf_head = f->buf_len = 0;
-		hold_until = -1;
 		if (f->ndoomed > 0 && fan_doomed_tell(wt, -1, fn, arg))
 			return DRAIN_STOPPED;
 		fan_gone_free(wt);
+		return DRAIN_READ;
 	}
-	return any ? DRAIN_READ : DRAIN_EMPTY;
 }
 
 /* The fanotify mask for the inotify events wanted, and the tree's own. */
