@@ -3081,8 +3081,8 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 
 /* Longest handle the cache holds; longer ones are looked up each time. */
 #define FAN_FH_MAX 40
-/* The cache's most entries; when full it starts again. */
-#define FAN_CACHE_MAX ((size_t)1 << 16)
+/* The cache's most entries (2 MiB); when full it starts again. */
+#define FAN_CACHE_MAX ((size_t)1 << 15)
 #define FAN_FS_MAX    16
 #define FAN_BUF_SIZE  ((size_t)64 * 1024)
 /*
@@ -3235,6 +3235,9 @@ fan_cache_rebuild(struct fan *f, size_t cap, int keep)
 		f->cache_used++;
 	}
 	free(old);
+	/* A big old cache's pages go back, not to stay as a hole. */
+	if (old_cap >= 4096)
+		memory_release();
 }
 
 /* Takes an entry out, moving back the ones after it: no tombstones. */

@@ -174,3 +174,26 @@ fanotify_marks() {
 	[ "$(fanotify_marks "$PID")" -eq 0 ] || fail "a fanotify mark with -I"
 	[ "$(inotify_watches "$PID")" -eq 1 ] || fail "no inotify watch with -I"
 }
+
+@test "-S memory stays bounded while other processes make 40,000 directories" {
+	needs_fanotify
+	[ -z "${SANITIZED:-}${VALGRIND:-}" ] || skip "a checking allocator keeps freed memory"
+	mkdir other
+	start_iw -m -r -S -e create w
+	rss() { awk '/^VmRSS/ { print $2 }' /proc/"$PID"/status; }
+	local before after
+	before=$(rss)
+	python3 -c '
+import os
+for i in range(40000):
+    d = "other/d%d" % i
+    os.mkdir(d)
+    open(d + "/f", "w").close()
+'
+	touch w/sync
+	wait_file_match out '^w/ CREATE sync$'
+	after=$(rss)
+	# The cache of directories outside holds at most 2 MiB.
+	[ "$((after - before))" -le 3072 ] || fail "RSS grew from $before kB to $after kB"
+	expect out 'w/ CREATE sync'
+}
