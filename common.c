@@ -3581,12 +3581,12 @@ fan_fs_of(const struct fan *f, const void *fsid)
  * object's own handle (the entry's: a created or deleted directory's).
  */
 static void
-fan_names(const struct fan *f, const struct fanotify_event_metadata *md,
-    struct fan_name *at, struct fan_name *from, struct fan_name *to,
-    struct fan_name *obj)
+fan_names(const struct fan *f, const char *rec,
+    const struct fanotify_event_metadata *md, struct fan_name *at,
+    struct fan_name *from, struct fan_name *to, struct fan_name *obj)
 {
-	const char *p = (const char *)md + md->metadata_len;
-	const char *end = (const char *)md + md->event_len;
+	const char *p = rec + md->metadata_len;
+	const char *end = rec + md->event_len;
 	struct fanotify_event_info_header h;
 
 	at->fs = from->fs = to->fs = obj->fs = -1;
@@ -3863,8 +3863,8 @@ fan_rename(struct watcher *wt, uint32_t isdir, const struct fan_name *from,
 
 /* One event read from fanotify; non-zero if fn asked to stop. */
 static int
-fan_event(struct watcher *wt, const struct fanotify_event_metadata *md,
-    event_fn fn, void *arg)
+fan_event(struct watcher *wt, const char *rec,
+    const struct fanotify_event_metadata *md, event_fn fn, void *arg)
 {
 	struct fan *f = wt->fan;
 	struct fan_name at, from, to, obj;
@@ -3877,7 +3877,7 @@ fan_event(struct watcher *wt, const struct fanotify_event_metadata *md,
 	if (md->pid == f->self)
 		return 0;
 	isdir = md->mask & FAN_ONDIR ? IN_ISDIR : 0;
-	fan_names(f, md, &at, &from, &to, &obj);
+	fan_names(f, rec, md, &at, &from, &to, &obj);
 	f->unresolved = 0;
 	if (md->mask & FAN_RENAME)
 		return fan_rename(wt, isdir, &from, &to, &obj, fn, arg);
@@ -3973,23 +3973,37 @@ fan_fill(struct fan *f)
 	return 0;
 }
 
+/*
+ * The record at off in the queue read, copied out: records are aligned
+ * to 4 bytes only. 0 when there is none whole.
+ */
+static int
+fan_record(const struct fan *f, size_t off, struct fanotify_event_metadata *m)
+{
+	if (f->buf_len - off < sizeof(*m))
+		return 0;
+	memcpy(m, f->buf + off, sizeof(*m));
+	return m->event_len >= sizeof(*m) && m->metadata_len >= sizeof(*m) &&
+	    m->metadata_len <= m->event_len && m->event_len <= f->buf_len - off;
+}
+
 /* The hints: each directory deletion and rename in the queue read. */
 static void
 fan_hints(struct fan *f)
 {
-	const struct fanotify_event_metadata *md;
-	ssize_t n = (ssize_t)(f->buf_len - f->buf_head);
+	struct fanotify_event_metadata m;
+	const struct fanotify_event_metadata *md = &m;
+	size_t off;
 
 	f->nhints = 0;
-	for (md = (const void *)(f->buf + f->buf_head); FAN_EVENT_OK(md, n);
-	     md = FAN_EVENT_NEXT(md, n)) {
+	for (off = f->buf_head; fan_record(f, off, &m); off += m.event_len) {
 		struct fan_name at, from, to, obj;
 		struct fan_hint *h;
 
 		if (!(md->mask & FAN_ONDIR) ||
 		    !(md->mask & (FAN_DELETE | FAN_RENAME)))
 			continue;
-		fan_names(f, md, &at, &from, &to, &obj);
+		fan_names(f, f->buf + off, md, &at, &from, &to, &obj);
 		if (md->mask & FAN_RENAME)
 			at = from;
 		if (obj.fs < 0 || at.fs < 0)
@@ -4023,8 +4037,8 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 	long long hold_until = -1;
 
 	for (;;) {
-		const struct fanotify_event_metadata *md;
-		ssize_t n;
+		struct fanotify_event_metadata m;
+		size_t off;
 		int r = 0;
 
 		if (fan_fill(f) < 0)
@@ -4032,19 +4046,17 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 		if (f->buf_len == f->buf_head)
 			return DRAIN_EMPTY;
 		fan_hints(f);
-		n = (ssize_t)(f->buf_len - f->buf_head);
 		f->may_wait = hold_until < 0 || now_ms() < hold_until;
-		for (md = (const void *)(f->buf + f->buf_head);
-		     FAN_EVENT_OK(md, n); md = FAN_EVENT_NEXT(md, n)) {
-			if (md->vers != FANOTIFY_METADATA_VERSION)
+		for (off = f->buf_head; fan_record(f, off, &m);
+		     off += m.event_len) {
+			if (m.vers != FANOTIFY_METADATA_VERSION)
 				die("Couldn't read events: fanotify's "
 				    "version %u is not known",
-				    md->vers);
-			if ((r = fan_event(wt, md, fn, arg)) != 0)
+				    m.vers);
+			if ((r = fan_event(wt, f->buf + off, &m, fn, arg)) != 0)
 				break;
 			wt->records++;
-			f->buf_head =
-			    (size_t)((const char *)md - f->buf) + md->event_len;
+			f->buf_head = off + m.event_len;
 		}
 		if (r == 1)
 			return DRAIN_STOPPED;
