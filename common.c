@@ -1208,6 +1208,15 @@ watcher_new(const struct watch_settings *ws)
 	struct watcher *wt = xmalloc(sizeof(*wt));
 
 	memset(wt, 0, sizeof(*wt));
+	/* A bad pattern ends the program before anything else is held. */
+	if (ws->regex != NULL &&
+	    regcomp(&wt->regex, ws->regex,
+		REG_EXTENDED | REG_NOSUB | (ws->regex_icase ? REG_ICASE : 0)) !=
+		0) {
+		free(wt);
+		die("Error in `%s' regular expression.",
+		    ws->regex_keeps ? "include" : "exclude");
+	}
 	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (wt->fd < 0) {
 		int e = errno;
@@ -1230,11 +1239,6 @@ watcher_new(const struct watch_settings *ws)
 		wt->mask |= EVENT_TREE;
 	wt->keep_dropped = ws->keep_dropped;
 	if (ws->regex != NULL) {
-		if (regcomp(&wt->regex, ws->regex,
-			REG_EXTENDED | REG_NOSUB |
-			    (ws->regex_icase ? REG_ICASE : 0)) != 0)
-			die("Error in `%s' regular expression.",
-			    ws->regex_keeps ? "include" : "exclude");
 		wt->have_regex = 1;
 		wt->regex_keeps = ws->regex_keeps;
 	}
@@ -3172,10 +3176,9 @@ struct fan {
 	int unresolved;  /* the event's directory had no name, nor a hint */
 	struct fan_hint *hints;
 	size_t nhints, hints_cap;
+	size_t *hint_index; /* hash slots: hint + 1 */
+	size_t hint_slots;
 	int hint_depth; /* hints followed up a chain of parents */
-	/* Directories whose DELETE_SELF waits for their parent's DELETE. */
-	int *doomed;
-	size_t ndoomed, doomed_cap;
 };
 
 static uint32_t
@@ -3419,55 +3422,68 @@ fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
 static int fan_dir(struct watcher *wt, int fs, const struct file_handle *fh,
     int self);
 
-/*
- * A directory that no longer opens, named by the deletion or rename
- * later in the queue: the node of that name in its parent.
- */
-static int
-fan_hinted(struct watcher *wt, int fs, const struct file_handle *fh)
+/* The hint the queue read gives for a directory's handle, or NULL. */
+static struct fan_hint *
+fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
 {
-	struct fan *f = wt->fan;
+	uint32_t h =
+	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
 	size_t i;
 
+	if (f->nhints == 0)
+		return NULL;
+	for (i = h & (f->hint_slots - 1); f->hint_index[i] != 0;
+	     i = (i + 1) & (f->hint_slots - 1)) {
+		struct fan_hint *hint = &f->hints[f->hint_index[i] - 1];
+
+		if (hint->obj.fs == fs &&
+		    hint->obj.fh->handle_type == fh->handle_type &&
+		    hint->obj.fh->handle_bytes == fh->handle_bytes &&
+		    memcmp(hint->obj.fh->f_handle, fh->f_handle,
+			fh->handle_bytes) == 0)
+			return hint;
+	}
+	return NULL;
+}
+
+/*
+ * A directory the queue read deletes or renames, named as it was before:
+ * the node of that name in its parent then. Its handle may no longer
+ * open, or its /proc link may already show where it went.
+ */
+static int
+fan_hinted(struct watcher *wt, struct fan_hint *h, int fs,
+    const struct file_handle *fh)
+{
+	struct fan *f = wt->fan;
+	int parent, c;
+
+	if (h->node >= 0)
+		return h->node;
 	if (f->hint_depth > 64)
 		return FAN_UNKNOWN;
-	for (i = 0; i < f->nhints; i++) {
-		struct fan_hint *h = &f->hints[i];
-		int parent, c;
-
-		if (h->obj.fs != fs ||
-		    h->obj.fh->handle_type != fh->handle_type ||
-		    h->obj.fh->handle_bytes != fh->handle_bytes ||
-		    memcmp(h->obj.fh->f_handle, fh->f_handle,
-			fh->handle_bytes) != 0)
-			continue;
-		if (h->node >= 0)
-			return h->node;
-		f->hint_depth++;
-		parent = fan_dir(wt, h->parent.fs, h->parent.fh, 0);
-		f->hint_depth--;
-		if (parent < 0)
-			return parent;
-		if (!wt->recursive && wt->table.w[parent].parent >= 0)
-			return FAN_OUTSIDE;
-		/*
-		 * A deleted one gets a node of its own, gone already (not the
-		 * one that may have its name now), known for this read only.
-		 */
-		if (h->deleted) {
-			c = fan_node_new(wt, parent, h->parent.name,
-			    strlen(h->parent.name));
-			fan_node_gone(wt, c, 1);
-			return h->node = c;
-		}
-		if ((c = node_child(&wt->table, parent, h->parent.name)) < 0)
-			c = fan_node_new(wt, parent, h->parent.name,
-			    strlen(h->parent.name));
-		fan_cache_put(wt, fs, fh, c);
-		return c;
+	f->hint_depth++;
+	parent = fan_dir(wt, h->parent.fs, h->parent.fh, 0);
+	f->hint_depth--;
+	if (parent < 0)
+		return parent;
+	if (!wt->recursive && wt->table.w[parent].parent >= 0)
+		return FAN_OUTSIDE;
+	/*
+	 * A deleted one gets a node of its own, gone already (not the one
+	 * that may have its name now), known for this read only.
+	 */
+	if (h->deleted) {
+		c = fan_node_new(wt, parent, h->parent.name,
+		    strlen(h->parent.name));
+		fan_node_gone(wt, c, 1);
+		return h->node = c;
 	}
-	f->unresolved = 1;
-	return FAN_UNKNOWN;
+	if ((c = node_child(&wt->table, parent, h->parent.name)) < 0)
+		c = fan_node_new(wt, parent, h->parent.name,
+		    strlen(h->parent.name));
+	fan_cache_put(wt, fs, fh, c);
+	return c;
 }
 
 /*
@@ -3540,6 +3556,7 @@ fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
 	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
 	const struct fan_entry *e = fan_cache_find(f, fs, fh, h);
 	struct fan_name obj = { fs, fh, NULL };
+	struct fan_hint *hint;
 	char link[64], real[PATH_MAX + 1];
 	ssize_t n;
 	int fd, idx;
@@ -3548,18 +3565,22 @@ fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
 		return FAN_OUTSIDE;
 	if (e != NULL && (idx = fan_cached_node(wt, &obj, self)) >= 0)
 		return idx;
+	if ((hint = fan_hint_find(f, fs, fh)) != NULL)
+		return fan_hinted(wt, hint, fs, fh);
 	fd = open_by_handle_at(f->fs[fs].mount_fd, (struct file_handle *)fh,
 	    O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return fan_hinted(wt, fs, fh);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, real, sizeof(real) - 1);
-	close(fd);
-	if (n <= 0 || (size_t)n >= sizeof(real) - 1)
+	if (fd >= 0) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, real, sizeof(real) - 1);
+		close(fd);
+	}
+	/* Gone, and its deletion not read yet. */
+	if (fd < 0 || n <= 0 || (size_t)n >= sizeof(real) - 1 ||
+	    ((size_t)n > 10 && memcmp(real + n - 10, " (deleted)", 10) == 0)) {
+		f->unresolved = 1;
 		return FAN_UNKNOWN;
+	}
 	real[n] = '\0';
-	if ((size_t)n > 10 && strcmp(real + n - 10, " (deleted)") == 0)
-		return fan_hinted(wt, fs, fh);
 	idx = fan_place(wt, real, (size_t)n);
 	fan_cache_put(wt, fs, fh, idx);
 	return idx;
@@ -3690,37 +3711,24 @@ fan_entry_tree(struct watcher *wt, int dir, uint32_t bits, const char *name,
 }
 
 /*
- * A directory's DELETE_SELF, merged into its earlier queued events, is
- * told just before its parent's DELETE, where inotify tells it: the
- * directory's contents go first.
+ * A deleted directory's DELETE_SELF, told just before its parent's
+ * DELETE, where inotify tells it. The kernel's own may come late: it
+ * waits for the last reference to the directory, and naming a handle
+ * takes one for a moment.
  */
-static void
-fan_doom(struct fan *f, int idx)
-{
-	f->doomed =
-	    xgrow(f->doomed, f->ndoomed, &f->doomed_cap, sizeof(*f->doomed));
-	f->doomed[f->ndoomed++] = idx;
-}
-
-/* Tells the DELETE_SELF that waits, of idx or (-1) of all. */
 static int
-fan_doomed_tell(struct watcher *wt, int idx, event_fn fn, void *arg)
+fan_delete_self(struct watcher *wt, int dir, const char *name,
+    const struct fan_name *obj, event_fn fn, void *arg)
 {
-	struct fan *f = wt->fan;
-	size_t i = 0;
+	int c = fan_cached_node(wt, obj, 1);
 
-	while (i < f->ndoomed) {
-		int d = f->doomed[i];
-
-		if (idx >= 0 && d != idx) {
-			i++;
-			continue;
-		}
-		f->doomed[i] = f->doomed[--f->ndoomed];
-		if (fan_tell(wt, d, IN_DELETE_SELF, 0, "", fn, arg))
-			return 1;
+	if (c < 0)
+		c = node_child(&wt->table, dir, name);
+	if (c < 0) {
+		c = fan_node_new(wt, dir, name, strlen(name));
+		fan_node_gone(wt, c, 1);
 	}
-	return 0;
+	return fan_tell(wt, c, IN_DELETE_SELF, 0, "", fn, arg);
 }
 
 /* Events of the entry name in directory dir (a node). */
@@ -3733,18 +3741,15 @@ fan_entry(struct watcher *wt, int dir, uint32_t mask, const char *name,
 
 	/* inotify tells a file's own events only to a watch on it. */
 	bits &= ~(uint32_t)(IN_MOVE_SELF | IN_DELETE_SELF);
-	if (isdir && (bits & IN_DELETE) && wt->fan->ndoomed > 0) {
-		int c = fan_cached_node(wt, obj, 1);
-
-		if (c < 0)
-			c = node_child(&wt->table, dir, name);
-		if (c >= 0 && fan_doomed_tell(wt, c, fn, arg))
+	for (i = 0; i < sizeof(fan_order) / sizeof(fan_order[0]); i++) {
+		if (!(bits & fan_order[i]))
+			continue;
+		if (fan_order[i] == IN_DELETE && isdir &&
+		    fan_delete_self(wt, dir, name, obj, fn, arg))
+			return 1;
+		if (fan_tell(wt, dir, fan_order[i] | isdir, 0, name, fn, arg))
 			return 1;
 	}
-	for (i = 0; i < sizeof(fan_order) / sizeof(fan_order[0]); i++)
-		if ((bits & fan_order[i]) &&
-		    fan_tell(wt, dir, fan_order[i] | isdir, 0, name, fn, arg))
-			return 1;
 	if (isdir && (bits & (IN_CREATE | IN_DELETE)))
 		fan_entry_tree(wt, dir, bits, name, obj);
 	return 0;
@@ -3800,10 +3805,9 @@ fan_self(struct watcher *wt, int dir, uint32_t mask, event_fn fn, void *arg)
 		    fan_tell(wt, parent, b | IN_ISDIR, 0,
 			wt->table.names + wt->table.w[dir].name, fn, arg))
 			return 1;
-		if (b == IN_DELETE_SELF && parent >= 0) {
-			fan_doom(wt->fan, dir);
+		/* Below an operand, its parent's DELETE tells it. */
+		if (b == IN_DELETE_SELF && w->parent >= 0)
 			continue;
-		}
 		if (fan_tell(wt, dir, own ? b : b | IN_ISDIR, 0, "", fn, arg))
 			return 1;
 	}
@@ -3987,6 +3991,35 @@ fan_record(const struct fan *f, size_t off, struct fanotify_event_metadata *m)
 	    m->metadata_len <= m->event_len && m->event_len <= f->buf_len - off;
 }
 
+/* Indexes the hints by handle; the first of a handle's is found. */
+static void
+fan_hint_index(struct fan *f)
+{
+	size_t i, j, slots = 16;
+
+	while (slots < 2 * f->nhints)
+		slots *= 2;
+	if (slots != f->hint_slots) {
+		free(f->hint_index);
+		f->hint_index = xmalloc(slots * sizeof(*f->hint_index));
+		f->hint_slots = slots;
+	}
+	memset(f->hint_index, 0, slots * sizeof(*f->hint_index));
+	for (i = 0; i < f->nhints; i++) {
+		int fs = f->hints[i].obj.fs;
+		const struct file_handle *fh = f->hints[i].obj.fh;
+
+		if (fan_hint_find(f, fs, fh) != NULL)
+			continue;
+		for (j = fan_hash(fs, fh->handle_type, fh->f_handle,
+			     fh->handle_bytes) &
+			 (slots - 1);
+		     f->hint_index[j] != 0; j = (j + 1) & (slots - 1))
+			;
+		f->hint_index[j] = i + 1;
+	}
+}
+
 /* The hints: each directory deletion and rename in the queue read. */
 static void
 fan_hints(struct fan *f)
@@ -4016,6 +4049,7 @@ fan_hints(struct fan *f)
 		h->deleted = !(md->mask & FAN_RENAME);
 		h->node = -1;
 	}
+	fan_hint_index(f);
 }
 
 /*
@@ -4023,7 +4057,7 @@ fan_hints(struct fan *f)
  * for the deletion that names it: rm -rf deletes a directory after all
  * it holds.
  */
-#define FAN_HOLD_MS 50
+#define FAN_HOLD_MS 250
 
 /*
  * Reads what the queue holds, all of it first, for the hints, and hands
@@ -4078,8 +4112,6 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 			continue;
 		}
 		f->buf_head = f->buf_len = 0;
-		if (f->ndoomed > 0 && fan_doomed_tell(wt, -1, fn, arg))
-			return DRAIN_STOPPED;
 		fan_gone_free(wt);
 		return DRAIN_READ;
 	}
@@ -4195,7 +4227,7 @@ fan_free(struct fan *f)
 	if (f->buf != NULL)
 		munmap(f->buf, FAN_QUEUE_MAX);
 	free(f->hints);
-	free(f->doomed);
+	free(f->hint_index);
 	free(f->forget);
 	free(f);
 }
@@ -4292,9 +4324,12 @@ fan_start(struct watcher *wt, const struct path_list *pl)
 		fan_free(f);
 		return;
 	}
-	if (wt->want & IN_UNMOUNT)
+	if (wt->want & IN_UNMOUNT) {
+		close(f->fd);
+		fan_free(f);
 		die("fanotify has no unmount event: -e unmount needs inotify "
 		    "(leave out -F and -S).");
+	}
 	close(wt->fd);
 	wt->fd = f->fd;
 	wt->fan = f;

@@ -102,9 +102,13 @@ fanotify_marks() {
 	sh -c 'echo x >w/f; echo y >>w/f; mkdir w/d; rmdir w/d'
 	wait_file_match out '^d DELETE,ISDIR$'
 	grep -v ISDIR out | grep -v '^ DELETE_SELF$' >files
-	printf '%s\n' 'f CREATE' 'f OPEN' 'f MODIFY' 'f CLOSE_WRITE,CLOSE' >once
-	{ cat once; sed 1d once; } >twice
-	cmp -s files once || cmp -s files twice || fail "file events out of order: $(cat -A files)"
+	# One event a line, created first, each write's close after it: the
+	# order inotify gives, however the reads cut the merges.
+	awk 'NR == 1 && $0 != "f CREATE" { exit 1 }
+	    NR > 1 && $0 !~ /^f (OPEN|MODIFY|CLOSE_WRITE,CLOSE)$/ { exit 1 }
+	    /MODIFY/ { open_write = 1 } /CLOSE_WRITE/ { open_write = 0; closes++ }
+	    END { exit !(closes >= 1 && closes <= 2 && !open_write) }' files ||
+		fail "file events out of order: $(cat -A files)"
 	grep -v '^f ' out >dirs
 	expect dirs 'd CREATE,ISDIR' ' DELETE_SELF' 'd DELETE,ISDIR'
 }
