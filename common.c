@@ -3558,7 +3558,7 @@ fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
 	struct fan_name obj = { fs, fh, NULL };
 	struct fan_hint *hint;
 	char link[64], real[PATH_MAX + 1];
-	ssize_t n;
+	ssize_t n = -1;
 	int fd, idx;
 
 	if (e != NULL && e->node == FAN_OUTSIDE)
