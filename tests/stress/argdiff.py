@@ -87,6 +87,7 @@ COMPAT = {
     "d-move-close": "compat.md, inotifywatch: `-d move`, `-d close`",
     "multi-bit-key": "compat.md, inotifywatch: a key naming several events",
     "d-then-a": "compat.md, inotifywatch: `-d X -d Y`, `-d X -a Y`",
+    "fanotify": "compat.md, `-F` and `-S`: the fanotify back end",
 }
 
 # Deliberate differences the generator never produces, and why.
@@ -538,6 +539,11 @@ def analyse(tool, pre, post, listfile, stdin, template_w):
             tags.add("sort-empty")
     if len(sorts) >= 2 and sorts[0].k == "sort:d":
         tags.add("d-then-a")
+    # -F and -S watch through fanotify where the reference ignores them;
+    # the last of -I, -F and -S counts.
+    backends = [p.args[0] for p in pre if p.k == "ignored"]
+    if backends and backends[-1] not in ("-I", "--inotify"):
+        tags.add("fanotify")
 
     # Operands: the command line's and the list file's, minus @ and empty.
     ops = [p.v for p in pre + post if p.k == "op"]
@@ -752,7 +758,7 @@ VERIFY = {
 }
 # Deliberate differences that cannot be checked from the outputs (what is
 # watched changes): any difference left in such a case is put down to them.
-LOOSE = ("empty-e", "second-format")
+LOOSE = ("empty-e", "second-format", "fanotify")
 
 
 def classify(tool, case, ours, ref):
