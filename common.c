@@ -2308,8 +2308,15 @@ scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
 	    openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int same;
 
-	if (cfd < 0)
-		return 1; /* gone: its own event is queued */
+	/*
+	 * Gone since the listing: its own event is queued. The scan told it
+	 * empty, so what its watches queued is not told either; if it comes
+	 * back (moved within the tree), it is scanned as one moved in.
+	 */
+	if (cfd < 0) {
+		wt->table.w[child].gone = 1;
+		return 1;
+	}
 	outbuf_addc(path, '/');
 	same = watch_of_fd(wt, cfd, path->data) == wt->table.w[child].wd;
 	if (same) {
