@@ -90,10 +90,7 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 
-median() { # NAME KEY
-	awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$work/results" |
-	    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'
-}
+. "$top/bench/median.sh"
 
 print_row() { # LABEL OURS REF UNIT SCALE: one row, values times SCALE
 	awk -v l="$1" -v o="$2" -v r="$3" -v u="$4" -v s="$5" 'BEGIN {

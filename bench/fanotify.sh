@@ -70,10 +70,7 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 
-median() { # NAME KEY
-	awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$work/results" |
-	    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'
-}
+. "$top/bench/median.sh"
 
 row() { # LABEL KEY UNIT SCALE: -S, ours -r, the reference -r, ratios
 	awk -v l="$1" -v f="$(median fan "$2")" -v o="$(median ours "$2")" \
