@@ -1556,13 +1556,18 @@ dirs_count(struct outbuf *path)
 	return n;
 }
 
+/*
+ * The fanotify group -F and -S use: events name their directory, the
+ * entry and the object by handles (Linux 5.17).
+ */
+#define FAN_INIT_FLAGS \
+	(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME_TARGET | FAN_CLOEXEC)
+
 /* Whether this process may take a fanotify file-system mark on path's. */
 static int
 fanotify_usable(const char *path)
 {
-	int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME_TARGET |
-		FAN_CLOEXEC,
-	    O_RDONLY);
+	int fd = fanotify_init(FAN_INIT_FLAGS, O_RDONLY);
 	int ok;
 
 	if (fd < 0)
@@ -3189,34 +3194,66 @@ struct fan {
 };
 
 static uint32_t
-fan_hash(int fs, int type, const unsigned char *fh, size_t len)
+fan_handle_hash(int fs, const struct file_handle *fh)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)fs ^ ((uint32_t)type << 8);
-	size_t i;
+	uint32_t h =
+	    2166136261u ^ (uint32_t)fs ^ ((uint32_t)fh->handle_type << 8);
+	unsigned int i;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ fh[i]) * 16777619u;
+	for (i = 0; i < fh->handle_bytes; i++)
+		h = (h ^ fh->f_handle[i]) * 16777619u;
 	return h ? h : 1;
 }
 
+static int
+fan_same_handle(int fs_a, const struct file_handle *a, int fs_b,
+    const struct file_handle *b)
+{
+	return fs_a == fs_b && a->handle_type == b->handle_type &&
+	    a->handle_bytes == b->handle_bytes &&
+	    memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
+/* The cache's entry of the handle a key entry holds, or NULL. */
 static struct fan_entry *
-fan_cache_find(const struct fan *f, int fs, const struct file_handle *fh,
-    uint32_t h)
+fan_cache_lookup(const struct fan *f, const struct fan_entry *key)
 {
 	size_t i;
 
-	if (f->cache_cap == 0 || fh->handle_bytes > FAN_FH_MAX)
+	if (f->cache_cap == 0)
 		return NULL;
-	for (i = h & (f->cache_cap - 1); f->cache[i].hash != 0;
+	for (i = key->hash & (f->cache_cap - 1); f->cache[i].hash != 0;
 	     i = (i + 1) & (f->cache_cap - 1)) {
 		const struct fan_entry *e = &f->cache[i];
 
-		if (e->hash == h && e->fs == fs && e->type == fh->handle_type &&
-		    e->len == fh->handle_bytes &&
-		    memcmp(e->fh, fh->f_handle, e->len) == 0)
+		if (e->hash == key->hash && e->fs == key->fs &&
+		    e->type == key->type && e->len == key->len &&
+		    memcmp(e->fh, key->fh, e->len) == 0)
 			return &f->cache[i];
 	}
 	return NULL;
+}
+
+/* The handle fh of file system fs as a cache key; 0 if it cannot be one. */
+static int
+fan_cache_key(struct fan_entry *key, int fs, const struct file_handle *fh)
+{
+	if (fs < 0 || fh->handle_bytes > FAN_FH_MAX)
+		return 0;
+	key->hash = fan_handle_hash(fs, fh);
+	key->fs = (unsigned char)fs;
+	key->type = fh->handle_type;
+	key->len = (unsigned char)fh->handle_bytes;
+	memcpy(key->fh, fh->f_handle, key->len);
+	return 1;
+}
+
+static struct fan_entry *
+fan_cache_find(const struct fan *f, int fs, const struct file_handle *fh)
+{
+	struct fan_entry key;
+
+	return fan_cache_key(&key, fs, fh) ? fan_cache_lookup(f, &key) : NULL;
 }
 
 /*
@@ -3254,15 +3291,9 @@ fan_cache_rebuild(struct fan *f, size_t cap, int keep)
 static void
 fan_cache_remove(struct fan *f, const struct fan_entry *key)
 {
-	struct file_handle *fh = xmalloc(sizeof(*fh) + FAN_FH_MAX);
-	struct fan_entry *e;
+	struct fan_entry *e = fan_cache_lookup(f, key);
 	size_t i, j, k, mask = f->cache_cap - 1;
 
-	fh->handle_type = key->type;
-	fh->handle_bytes = key->len;
-	memcpy(fh->f_handle, key->fh, key->len);
-	e = fan_cache_find(f, key->fs, fh, key->hash);
-	free(fh);
 	if (e == NULL)
 		return;
 	i = (size_t)(e - f->cache);
@@ -3283,21 +3314,14 @@ fan_cache_remove(struct fan *f, const struct fan_entry *key)
 static void
 fan_cache_forget(struct fan *f, const struct fan_name *obj)
 {
-	struct fan_entry *e;
+	struct fan_entry key;
 
-	if (obj->fs < 0 ||
-	    fan_cache_find(f, obj->fs, obj->fh,
-		fan_hash(obj->fs, obj->fh->handle_type, obj->fh->f_handle,
-		    obj->fh->handle_bytes)) == NULL)
+	if (!fan_cache_key(&key, obj->fs, obj->fh) ||
+	    fan_cache_lookup(f, &key) == NULL)
 		return;
 	f->forget =
 	    xgrow(f->forget, f->nforget, &f->forget_cap, sizeof(*f->forget));
-	e = &f->forget[f->nforget++];
-	e->fs = (unsigned char)obj->fs;
-	e->type = obj->fh->handle_type;
-	e->len = (unsigned char)obj->fh->handle_bytes;
-	memcpy(e->fh, obj->fh->f_handle, e->len);
-	e->hash = fan_hash(obj->fs, e->type, e->fh, e->len);
+	f->forget[f->nforget++] = key;
 }
 
 static void
@@ -3305,14 +3329,12 @@ fan_cache_put(struct watcher *wt, int fs, const struct file_handle *fh,
     int node)
 {
 	struct fan *f = wt->fan;
-	uint32_t h =
-	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
-	struct fan_entry *e;
+	struct fan_entry key, *e;
 	size_t i;
 
-	if (fh->handle_bytes > FAN_FH_MAX)
+	if (!fan_cache_key(&key, fs, fh))
 		return;
-	if ((e = fan_cache_find(f, fs, fh, h)) == NULL) {
+	if ((e = fan_cache_lookup(f, &key)) == NULL) {
 		/* Full: it starts again, and what is needed comes back. */
 		if ((f->cache_used + 1) * 4 > f->cache_cap * 3) {
 			if (f->cache_cap < FAN_CACHE_MAX)
@@ -3321,15 +3343,11 @@ fan_cache_put(struct watcher *wt, int fs, const struct file_handle *fh,
 			else
 				fan_cache_rebuild(f, f->cache_cap, 0);
 		}
-		for (i = h & (f->cache_cap - 1); f->cache[i].hash != 0;
+		for (i = key.hash & (f->cache_cap - 1); f->cache[i].hash != 0;
 		     i = (i + 1) & (f->cache_cap - 1))
 			;
 		e = &f->cache[i];
-		e->hash = h;
-		e->fs = (unsigned char)fs;
-		e->type = fh->handle_type;
-		e->len = (unsigned char)fh->handle_bytes;
-		memcpy(e->fh, fh->f_handle, e->len);
+		*e = key;
 		f->cache_used++;
 	}
 	e->node = node;
@@ -3405,18 +3423,12 @@ fan_node_usable(const struct watch_table *t, int idx, int self)
 	return 1;
 }
 
-/* The node a cached handle names, if it still may; else -1. */
+/* The node a cache entry names, if it still may; else -1. */
 static int
-fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
+fan_entry_node(const struct watcher *wt, const struct fan_entry *e, int self)
 {
-	const struct fan_entry *e;
 	const struct watch *w;
 
-	if (obj->fs < 0)
-		return -1;
-	e = fan_cache_find(wt->fan, obj->fs, obj->fh,
-	    fan_hash(obj->fs, obj->fh->handle_type, obj->fh->f_handle,
-		obj->fh->handle_bytes));
 	if (e == NULL || e->node < 0)
 		return -1;
 	w = &wt->table.w[e->node];
@@ -3426,6 +3438,14 @@ fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
 	return e->node;
 }
 
+/* The node a cached handle names, if it still may; else -1. */
+static int
+fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
+{
+	return fan_entry_node(wt, fan_cache_find(wt->fan, obj->fs, obj->fh),
+	    self);
+}
+
 static int fan_dir(struct watcher *wt, int fs, const struct file_handle *fh,
     int self);
 
@@ -3433,8 +3453,7 @@ static int fan_dir(struct watcher *wt, int fs, const struct file_handle *fh,
 static struct fan_hint *
 fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
 {
-	uint32_t h =
-	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
+	uint32_t h = fan_handle_hash(fs, fh);
 	size_t i;
 
 	if (f->nhints == 0)
@@ -3443,11 +3462,7 @@ fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
 	     i = (i + 1) & (f->hint_slots - 1)) {
 		struct fan_hint *hint = &f->hints[f->hint_index[i] - 1];
 
-		if (hint->obj.fs == fs &&
-		    hint->obj.fh->handle_type == fh->handle_type &&
-		    hint->obj.fh->handle_bytes == fh->handle_bytes &&
-		    memcmp(hint->obj.fh->f_handle, fh->f_handle,
-			fh->handle_bytes) == 0)
+		if (fan_same_handle(hint->obj.fs, hint->obj.fh, fs, fh))
 			return hint;
 	}
 	return NULL;
@@ -3559,10 +3574,7 @@ static int
 fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
 {
 	struct fan *f = wt->fan;
-	uint32_t h =
-	    fan_hash(fs, fh->handle_type, fh->f_handle, fh->handle_bytes);
-	const struct fan_entry *e = fan_cache_find(f, fs, fh, h);
-	struct fan_name obj = { fs, fh, NULL };
+	const struct fan_entry *e = fan_cache_find(f, fs, fh);
 	struct fan_hint *hint;
 	char link[64], real[PATH_MAX + 1];
 	ssize_t n = -1;
@@ -3570,7 +3582,7 @@ fan_dir(struct watcher *wt, int fs, const struct file_handle *fh, int self)
 
 	if (e != NULL && e->node == FAN_OUTSIDE)
 		return FAN_OUTSIDE;
-	if (e != NULL && (idx = fan_cached_node(wt, &obj, self)) >= 0)
+	if ((idx = fan_entry_node(wt, e, self)) >= 0)
 		return idx;
 	if ((hint = fan_hint_find(f, fs, fh)) != NULL)
 		return fan_hinted(wt, hint, fs, fh);
@@ -3618,6 +3630,8 @@ fan_names(const struct fan *f, const char *rec,
 	struct fanotify_event_info_header h;
 
 	at->fs = from->fs = to->fs = obj->fs = -1;
+	at->fh = from->fh = to->fh = obj->fh = NULL;
+	at->name = from->name = to->name = obj->name = NULL;
 	while ((size_t)(end - p) >= sizeof(h)) {
 		const struct fanotify_event_info_fid *fi = (const void *)p;
 		const struct file_handle *fh = (const void *)fi->handle;
@@ -3773,11 +3787,8 @@ fan_file_tops(struct watcher *wt, const struct fan_name *obj, uint32_t mask,
 	for (i = 0; i < f->ntops; i++) {
 		const struct fan_top *tp = &f->tops[i];
 
-		if (tp->real != NULL || tp->fs != obj->fs ||
-		    tp->self->handle_type != obj->fh->handle_type ||
-		    tp->self->handle_bytes != obj->fh->handle_bytes ||
-		    memcmp(tp->self->f_handle, obj->fh->f_handle,
-			tp->self->handle_bytes) != 0)
+		if (tp->real != NULL ||
+		    !fan_same_handle(tp->fs, tp->self, obj->fs, obj->fh))
 			continue;
 		for (k = 0; k < sizeof(fan_order) / sizeof(fan_order[0]); k++)
 			if ((mask & fan_order[k]) &&
@@ -4018,9 +4029,7 @@ fan_hint_index(struct fan *f)
 
 		if (fan_hint_find(f, fs, fh) != NULL)
 			continue;
-		for (j = fan_hash(fs, fh->handle_type, fh->f_handle,
-			     fh->handle_bytes) &
-			 (slots - 1);
+		for (j = fan_handle_hash(fs, fh) & (slots - 1);
 		     f->hint_index[j] != 0; j = (j + 1) & (slots - 1))
 			;
 		f->hint_index[j] = i + 1;
@@ -4313,8 +4322,7 @@ fan_start(struct watcher *wt, const struct path_list *pl)
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (f->buf == MAP_FAILED)
 		die("Out of memory");
-	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME_TARGET |
-		FAN_CLOEXEC | FAN_NONBLOCK,
+	f->fd = fanotify_init(FAN_INIT_FLAGS | FAN_NONBLOCK,
 	    O_RDONLY | O_CLOEXEC | O_LARGEFILE);
 	if (f->fd < 0) {
 		err = errno;
