@@ -769,6 +769,13 @@ struct watch {
 	unsigned int dying : 1;
 };
 
+/*
+ * The wd of a node that names a directory watched under another node, an
+ * earlier operand's: it stays, not held, as long as the walk of its own
+ * operand put watched subdirectories below it, which go by its name.
+ */
+#define WD_ALIAS (-2)
+
 /* The names arena's size limit: offsets have 28 bits. */
 #define NAMES_MAX ((size_t)1 << 28)
 
@@ -792,7 +799,14 @@ struct watch_table {
 /* Renames that may be under way at once (two processes' interleave). */
 #define PENDING_MAX 32
 
-/* A directory that moved away from under a watch, awaiting its MOVED_TO. */
+/*
+ * A directory that moved away from under a watch, awaiting its MOVED_TO.
+ * The kernel queues a rename's MOVED_FROM, its MOVED_TO (if the new
+ * parent is watched) and the directory's own MOVE_SELF, in that order,
+ * but not at once: a renamer preempted between them leaves the queue
+ * empty after the MOVED_FROM. So the MOVE_SELF, not an empty queue, says
+ * that no MOVED_TO is coming: the directory left the tree.
+ */
 struct pending_move {
 	uint32_t cookie;
 	int watch;
@@ -1321,6 +1335,7 @@ node_watch(struct watcher *wt, int idx, const char *path, uint32_t mask)
 		return errno;
 	if ((known = hash_find(t, wd)) >= 0) {
 		alias_note(wt, known, idx);
+		t->w[idx].wd = WD_ALIAS;
 		node_drop(wt, idx);
 		return EEXIST;
 	}
@@ -1638,7 +1653,8 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
 struct walk {
 	int leaf_ok; /* link counts tell leaves on leaf_dev */
 	dev_t leaf_dev;
-	int depth; /* directories held open above this one */
+	int depth;   /* directories held open above this one */
+	int overlap; /* earlier operands hold watches, maybe of these */
 };
 
 /*
@@ -1655,14 +1671,18 @@ static int walk(struct watcher *wt, struct walk *wk, struct outbuf *path,
 /* Watches each subdirectory in names, with all below it. */
 static int
 walk_subdirs(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
-    const struct outbuf *names)
+    int watched, const struct outbuf *names)
 {
 	size_t off, plen = path->len;
 	int err = 0;
 
 	for (off = 0; err == 0 && off < names->len;
 	     off += strlen(names->data + off) + 1) {
-		int child_leaf = names->data[off++] == 'L';
+		/*
+		 * The reference reads every subdirectory, and a watch on
+		 * this one (an earlier operand's) reports that reading.
+		 */
+		int child_leaf = names->data[off++] == 'L' && !watched;
 		const char *name = names->data + off;
 		int child;
 
@@ -1690,13 +1710,14 @@ walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
     int leaf)
 {
 	struct outbuf names = { 0 };
-	int fd = -1, err = 0;
+	int fd = -1, err = 0, watched = 0;
 	ssize_t n;
 
 	if (!leaf) {
 		fd = open(path->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return errno;
+		watched = wk->overlap && watch_of_fd(wt, fd, path->data) >= 0;
 	}
 	wk->depth++;
 	while (fd >= 0 && err == 0) {
@@ -1716,7 +1737,7 @@ walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
 				err = errno;
 		}
 		if (err == 0)
-			err = walk_subdirs(wt, wk, path, idx, &names);
+			err = walk_subdirs(wt, wk, path, idx, watched, &names);
 	}
 	wk->depth--;
 	if (fd >= 0)
@@ -1753,6 +1774,7 @@ watcher_add(struct watcher *wt, const char *path)
 	if (wt->recursive) {
 		struct walk wk = { 0 };
 
+		wk.overlap = wt->table.live > 0;
 		if (path[len - 1] != '/')
 			outbuf_addc(&name, '/');
 		idx = node_new(wt, -1, name.data, name.len);
@@ -2760,9 +2782,14 @@ tree_remove(struct watcher *wt, int idx)
 		inotify_rm_watch(wt->fd, wt->table.w[idx].wd);
 }
 
+/* pending_resolve's only, beside a watch: every one, or those not held. */
+#define PENDING_ALL    (-1)
+#define PENDING_UNHELD (-2)
+
 /*
  * MOVED_FROMs with no MOVED_TO in the queue: the directories left. With
- * only, the one of that watch.
+ * only, the one of that watch; PENDING_UNHELD, those whose watch is gone
+ * and cannot queue the MOVE_SELF that would say so.
  */
 static void
 pending_resolve(struct watcher *wt, int only)
@@ -2772,7 +2799,8 @@ pending_resolve(struct watcher *wt, int only)
 	while (i < wt->npending) {
 		int idx = wt->pending[i].watch;
 
-		if (only >= 0 && idx != only) {
+		if ((only >= 0 && idx != only) ||
+		    (only == PENDING_UNHELD && wt->table.w[idx].held)) {
 			i++;
 			continue;
 		}
@@ -2926,15 +2954,12 @@ left_tree(const struct watcher *wt, const struct event *ev)
 	if (t->w[ev->watch].gone)
 		return (ev->mask & EVENT_SELF) == 0;
 	for (i = t->w[ev->watch].parent; i >= 0; i = t->w[i].parent)
-		if (t->w[i].gone)
+		if (t->w[i].gone && t->w[i].wd != WD_ALIAS)
 			return (ev->mask & IN_IGNORED) == 0;
 	return 0;
 }
 
 /* -------- Reading events -------------------------------------------- */
-
-/* How long a MOVED_FROM waits for its MOVED_TO once the queue is empty. */
-#define MOVED_TO_WAIT_MS 2
 
 /* What a read of the queue did. */
 enum drain {
@@ -2977,6 +3002,9 @@ queue_decode(struct watcher *wt, event_fn fn, void *arg)
 			return DRAIN_STOPPED;
 		if (wt->follow_tree)
 			tree_follow(wt, &ev, stale, told, fn, arg);
+		/* The MOVE_SELF of a directory moved away may be lost. */
+		if (ev.mask & IN_Q_OVERFLOW)
+			pending_resolve(wt, PENDING_ALL);
 		if ((ev.mask & IN_IGNORED) && ev.watch >= 0) {
 			pending_forget(wt, ev.watch);
 			scanned_kill(scanned_marker(wt, ev.watch));
@@ -3035,20 +3063,11 @@ events_read(struct watcher *wt, event_fn fn, void *arg)
 	return r;
 }
 
-/* Whether more events come within a moment. */
-static int
-moved_to_coming(struct watcher *wt)
-{
-	struct pollfd pfd = { .fd = wt->fd, .events = POLLIN };
-
-	return poll(&pfd, 1, MOVED_TO_WAIT_MS) > 0;
-}
-
 /* Reads until the queue is empty. */
 static enum drain
 events_drain(struct watcher *wt, event_fn fn, void *arg)
 {
-	int r, any = 0, waited = 0;
+	int r, any = 0;
 
 	if (wt->fan != NULL)
 		return fan_drain(wt, fn, arg);
@@ -3058,22 +3077,16 @@ events_drain(struct watcher *wt, event_fn fn, void *arg)
 		if (r != DRAIN_EMPTY && r != READ_TO_END)
 			return r;
 		any |= r == READ_TO_END;
-		/*
-		 * A rename queues its MOVED_FROM and MOVED_TO one after the
-		 * other: a read can fall between the two.
-		 */
-		if (wt->npending > 0 && !waited++ && moved_to_coming(wt))
-			continue;
 		/* What a scan found may have events queued since. */
 		if (wt->nlater > 0 && later_run(wt, fn, arg))
 			continue;
 		if (wt->nowed > 0 && owed_run(wt, fn, arg))
 			continue;
 		/*
-		 * The queue is empty: no MOVED_TO is coming, and no repeat
-		 * of what a scan reported.
+		 * The queue is empty: no repeat of what a scan reported is
+		 * coming, nor a MOVE_SELF from a watch that is gone.
 		 */
-		pending_resolve(wt, -1);
+		pending_resolve(wt, PENDING_UNHELD);
 		scanned_clear(wt);
 		return any ? DRAIN_READ : DRAIN_EMPTY;
 	}
@@ -3544,9 +3557,10 @@ fan_place(struct watcher *wt, const char *real, size_t len)
 				watch_path(wt, idx, NULL);
 				outbuf_add(&wt->scratch, p,
 				    (size_t)(slash - p));
+				/* Left out here; another spelling may reach it. */
 				if (excluded(wt, wt->scratch.data,
 					wt->scratch.len))
-					return FAN_OUTSIDE;
+					break;
 				n = (size_t)(slash - p);
 				if (n > NAME_MAX)
 					return FAN_OUTSIDE;
@@ -4365,6 +4379,7 @@ fan_add(struct watcher *wt, const char *path)
 	struct fan_top tp = { 0 };
 	struct outbuf name = { 0 };
 	size_t len = strlen(path), i;
+	int again = 0; /* a directory an earlier operand names */
 	struct file_handle *fh;
 
 	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0 ||
@@ -4384,11 +4399,18 @@ fan_add(struct watcher *wt, const char *path)
 		tp.len = strlen(tp.real);
 		for (i = 0; i < f->ntops; i++)
 			if (f->tops[i].real != NULL &&
-			    strcmp(f->tops[i].real, tp.real) == 0) {
-				free(tp.real);
-				free(fh);
-				return 0; /* watched already, by its first name */
-			}
+			    strcmp(f->tops[i].real, tp.real) == 0)
+				again = 1;
+		/*
+		 * Watched already, by its first name; but an @ exclusion
+		 * names one spelling, so under another one its excluded
+		 * subdirectories are reached (the handle stays the first's).
+		 */
+		if (again && (wt->nexcludes == 0 || !wt->recursive)) {
+			free(tp.real);
+			free(fh);
+			return 0;
+		}
 	} else {
 		tp.self = fh;
 		f->nfiles++;
@@ -4401,7 +4423,8 @@ fan_add(struct watcher *wt, const char *path)
 	tp.node = fan_node_new(wt, -1, name.data, name.len);
 	free(name.data);
 	if (tp.real != NULL) {
-		fan_cache_put(wt, tp.fs, fh, tp.node);
+		if (!again)
+			fan_cache_put(wt, tp.fs, fh, tp.node);
 		free(fh);
 	}
 	if ((f->ntops & (f->ntops - 1)) == 0)

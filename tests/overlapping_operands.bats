@@ -119,6 +119,33 @@ stop_iw() {
 	stop_iw
 }
 
+@test "an @ exclusion leaves out one spelling: a later operand's walk still watches the directory" {
+	# @sub/deep leaves sub/deep out of sub's tree, but sub// spells it
+	# sub//deep, which is watched, as the reference does, and goes by
+	# that name; its events are reported even though sub// itself was
+	# watched already (by sub) under another name.
+	iw_in_t -m -r -e create sub @sub/deep sub//
+	touch t/sub/deep/x t/sub/deep/deeper/y t/sub/z
+	wait_lines out 3
+	expect out 'sub//deep/ CREATE x' 'sub//deep/deeper/ CREATE y' 'sub/ CREATE z'
+	stop_iw
+}
+
+@test "a later operand's walk reading a leaf below a watched directory is reported" {
+	needs_inotify "-S has no set-up walk"
+	# a is watched by the first operand; a//'s walk reads its leaf a//b,
+	# which a's watch reports, then watches a//b (left out of a's tree).
+	iw_in_t -m -r a @a/b a//
+	wait_lines out 7
+	expect out 'a/ OPEN,ISDIR ' 'a/ ACCESS,ISDIR ' 'a/ OPEN,ISDIR b' \
+		'a/ ACCESS,ISDIR b' 'a/ CLOSE_NOWRITE,CLOSE,ISDIR b' \
+		'a/ ACCESS,ISDIR ' 'a/ CLOSE_NOWRITE,CLOSE,ISDIR '
+	touch t/a/b/x
+	wait_lines out 8
+	has_line out 'a//b/ CREATE x'
+	stop_iw
+}
+
 # The operand spellings the random sets are drawn from, relative to t/.
 SPELLINGS=(. ./ sub sub/ ./sub sub//deep sub/deep sub/deep/deeper sub2 a
 	a/b ./a/b/ sub/../a)
