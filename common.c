@@ -813,6 +813,12 @@ struct pending_move {
 	int from_told; /* its MOVED_FROM was handed out */
 };
 
+/*
+ * A scanned entry's mask bit (no event has it): a directory the scan
+ * listed but found gone before it could read it, so it was told empty.
+ */
+#define SCANNED_UNREAD IN_ONESHOT
+
 /* An entry a scan of a new directory reported, with the events it made up. */
 struct scanned {
 	int watch;        /* -1 once it no longer counts */
@@ -2184,6 +2190,20 @@ scan_report(struct watcher *wt, int watch, uint32_t listing, const char *name,
 	scanned_add(wt, watch, listing, name, all);
 }
 
+/*
+ * The directory name the scan of watch idx listed was gone before it was
+ * read: told empty. A watch that went by another name then (its rename
+ * is still in the queue) is found by that rename.
+ */
+static void
+scanned_unread(struct watcher *wt, int idx, const char *name)
+{
+	struct scanned *e = scanned_find(wt, idx, name);
+
+	if (e != NULL)
+		e->mask |= SCANNED_UNREAD;
+}
+
 static int walk_new(struct watcher *wt, int at, const char *name,
     struct outbuf *path, int idx, event_fn fn, void *arg);
 static void tree_move(struct watcher *wt, int idx, int parent,
@@ -2411,6 +2431,8 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 			memset(&st, 0, sizeof(st));
 			st.st_mode = type == 'D' ? S_IFDIR : S_IFIFO;
 			scan_report(wt, idx, listing, name, &st, fn, arg);
+			if (type != 'F')
+				scanned_unread(wt, idx, name);
 			continue;
 		}
 		child = S_ISDIR(st.st_mode) ?
@@ -2432,6 +2454,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 			/* Gone since it was listed: its own event is queued. */
 			if (err == ENOENT || err == ENOTDIR) {
 				node_drop(wt, child);
+				scanned_unread(wt, idx, name);
 				err = 0;
 			} else if (err != 0) {
 				err = subdir_failed(wt, child, path->data, err);
@@ -2852,6 +2875,16 @@ event_child(const struct watcher *wt, const struct event *ev, int stale)
 	return -1;
 }
 
+/* Whether a scan of watch idx told its entry name empty, unread. */
+static int
+scanned_unread_named(const struct watcher *wt, int idx, const char *name)
+{
+	const struct scanned *e;
+
+	return wt->nscanned > 0 && (e = scanned_find(wt, idx, name)) != NULL &&
+	    (e->mask & SCANNED_UNREAD);
+}
+
 /*
  * Keeps the tree in step with the directory events: new and moved-in
  * directories are watched, renames re-parent one entry, and directories
@@ -2914,8 +2947,13 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 			if (node_above(t, child, ev->watch))
 				return;
 			tree_move(wt, child, ev->watch, ev->name);
-			/* Taken for gone when another took its name: it is here. */
-			t->w[child].gone = 0;
+			/*
+			 * Taken for gone when another took its name: it is here;
+			 * unless a scan told it empty, for it was gone before it
+			 * was read: what its watches queued is not told.
+			 */
+			t->w[child].gone = stale != SCAN_NEW &&
+			    scanned_unread_named(wt, ev->watch, ev->name);
 			/*
 			 * The move was told as a move in: what it holds is
 			 * told after it.
