@@ -50,7 +50,8 @@ check-reference:
 # with the reason, where the process may not take file-system marks.
 FANOTIFY_TESTS = tests/inotifywait_recursive.bats tests/reliability.bats \
     tests/inotifywait_output.bats tests/inotifywait_exit.bats \
-    tests/inotifywatch_exact_counts.bats tests/overlapping_operands.bats
+    tests/inotifywatch_exact_counts.bats tests/overlapping_operands.bats \
+    tests/prune_option.bats
 check-fanotify: all
 	BACKEND=fanotify IW=$$PWD/tests/fanotify/inotifywait.sh \
 	    IWATCH=$$PWD/tests/fanotify/inotifywatch.sh IWATCH_ARGV0=$$PWD/inotifywatch \

@@ -337,6 +337,13 @@ common_opt(struct common_opts *o, int c, const char *arg)
 		else
 			o->n_excludei++;
 		break;
+	case OPT_PRUNE:
+		if (o->nprune == PRUNE_MAX)
+			die("--prune: at most %d patterns; join more into one "
+			    "with `|'.",
+			    PRUNE_MAX);
+		o->prune[o->nprune++] = arg;
+		break;
 	case OPT_INCLUDE:
 	case OPT_INCLUDEI:
 		o->include = arg;
@@ -855,6 +862,9 @@ struct watcher {
 	size_t nexcludes;
 	regex_t regex;
 	int have_regex, regex_keeps;
+	regex_t *prune; /* --prune: subdirectories left unwatched */
+	size_t nprune;
+	struct outbuf prune_path;                 /* the path prune looks at */
 	struct outbuf scratch;                    /* derived paths */
 	struct pending_move pending[PENDING_MAX]; /* renames under way */
 	size_t npending;
@@ -1209,6 +1219,17 @@ alias_note(struct watcher *wt, int known, int idx)
 
 /* -------- Watching -------------------------------------------------- */
 
+static void
+watcher_prune_free(struct watcher *wt)
+{
+	size_t i;
+
+	for (i = 0; i < wt->nprune; i++)
+		regfree(&wt->prune[i]);
+	free(wt->prune);
+	free(wt->prune_path.data);
+}
+
 void
 watch_settings_init(struct watch_settings *ws, const struct common_opts *o)
 {
@@ -1219,6 +1240,8 @@ watch_settings_init(struct watch_settings *ws, const struct common_opts *o)
 	ws->regex = o->exclude ? o->exclude : o->include;
 	ws->regex_keeps = o->include != NULL;
 	ws->regex_icase = o->exclude ? o->exclude_icase : o->include_icase;
+	ws->prune = o->prune;
+	ws->nprune = o->nprune;
 	ws->fanotify = o->fanotify;
 }
 
@@ -1237,6 +1260,17 @@ watcher_new(const struct watch_settings *ws)
 		die("Error in `%s' regular expression.",
 		    ws->regex_keeps ? "include" : "exclude");
 	}
+	if (ws->nprune > 0)
+		wt->prune = xmalloc(ws->nprune * sizeof(*wt->prune));
+	for (; wt->nprune < ws->nprune; wt->nprune++)
+		if (regcomp(&wt->prune[wt->nprune], ws->prune[wt->nprune],
+			REG_EXTENDED | REG_NOSUB) != 0) {
+			const char *bad = ws->prune[wt->nprune];
+
+			watcher_prune_free(wt);
+			free(wt);
+			die("Error in `prune' regular expression: %s", bad);
+		}
 	wt->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (wt->fd < 0) {
 		int e = errno;
@@ -1295,6 +1329,7 @@ watcher_free(struct watcher *wt)
 	free(wt->table.hash);
 	if (wt->have_regex)
 		regfree(&wt->regex);
+	watcher_prune_free(wt);
 	free(wt->scratch.data);
 	free(wt->q);
 	scanned_clear(wt);
@@ -1428,16 +1463,27 @@ node_remask(struct watcher *wt, int idx, int fd)
 }
 
 /*
+ * Whether the directory dir (a path below an operand) is left unwatched.
  * An @PATH exclusion matches a directory whose path, without its final
- * slash, equals the operand without one final slash.
+ * slash, equals the operand without one final slash. A --prune pattern
+ * matches its path as %w prints it, with one final slash.
  */
 static int
-excluded(const struct watcher *wt, const char *dir, size_t len)
+excluded(struct watcher *wt, const char *dir, size_t len)
 {
 	size_t i;
 
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
+	if (wt->nprune > 0) {
+		wt->prune_path.len = 0;
+		outbuf_add(&wt->prune_path, dir, len);
+		outbuf_addc(&wt->prune_path, '/');
+		for (i = 0; i < wt->nprune; i++)
+			if (regexec(&wt->prune[i], wt->prune_path.data, 0, NULL,
+				0) == 0)
+				return 1;
+	}
 	for (i = 0; i < wt->nexcludes; i++) {
 		const char *x = wt->excludes[i];
 		size_t xlen = strlen(x);

@@ -49,6 +49,7 @@ enum {
 	OPT_EXCLUDEI,
 	OPT_INCLUDE,
 	OPT_INCLUDEI,
+	OPT_PRUNE,
 	OPT_VERSION,
 	OPT_TOOL /* first code free for a tool's own options */
 };
@@ -75,8 +76,12 @@ enum {
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE }, \
 	{ "excludei", required_argument, NULL, OPT_EXCLUDEI }, \
 	{ "include", required_argument, NULL, OPT_INCLUDE }, \
-	{ "includei", required_argument, NULL, OPT_INCLUDEI }
+	{ "includei", required_argument, NULL, OPT_INCLUDEI }, \
+	{ "prune", required_argument, NULL, OPT_PRUNE }
 /* clang-format on */
+
+/* The most --prune patterns; more can be joined into one with `|'. */
+#define PRUNE_MAX 64
 
 /* Options both tools take. */
 struct common_opts {
@@ -89,6 +94,9 @@ struct common_opts {
 	const char *include; /* the last --include or --includei */
 	int exclude_icase, include_icase;
 	int n_exclude, n_excludei, n_include, n_includei;
+	/* --prune: directories below an operand not to watch (ours) */
+	const char *prune[PRUNE_MAX];
+	size_t nprune;
 	int fanotify; /* -F or -S */
 	int bad;      /* a bad option was given */
 };
@@ -152,6 +160,8 @@ struct watch_settings {
 	const char *regex; /* --exclude or --include, or NULL */
 	int regex_keeps;   /* it says what to keep (--include) */
 	int regex_icase;
+	const char *const *prune; /* --prune's patterns */
+	size_t nprune;
 	int fanotify; /* -F, -S: file-system marks, where the kernel lets us */
 };
 

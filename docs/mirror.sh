@@ -111,21 +111,47 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM HUP
 
-# rsync's exclude rules, for every run; and, as the watcher's @paths, the
-# folders they name by a plain path from the top (/logs, /cache/), which
-# then have no watch. Rules with wildcards only keep their matches off the
-# mirror: their folders are still watched.
-filter=() no_watch=()
+# glob_re GLOB: rsync's wildcards as an ERE (** any, * and ? within a name,
+# [...] a class); everything else literal.
+glob_re() {
+	local g=$1 re='' c r i
+	for ((i = 0; i < ${#g}; i++)); do
+		c=${g:i:1}
+		case $c in
+		'*') if [ "${g:i+1:1}" = '*' ]; then re+='.*' i=$((i + 1)); else re+='[^/]*'; fi ;;
+		'?') re+='[^/]' ;;
+		'[') r=${g:i+2} r=${r%%]*}
+			if [ "$r" = "${g:i+2}" ]; then re+='\['
+			else c=${g:i+1:${#r}+1} re+="[${c/#!/^}]" i=$((i + ${#r} + 2)); fi ;;
+		[].+^$\\\(\){}\|]) re+="\\$c" ;;
+		*) re+=$c ;;
+		esac
+	done
+	printf '%s' "$re"
+}
+
+# rsync's exclude rules, for every run; and, joined into one --prune
+# pattern, for the watcher, which then does not watch the folders they
+# match (paths as it prints them: ./a/b/). A rule that starts with / is
+# anchored at the top; one with another / matches the end of a path; one
+# without matches a name at any depth.
+filter=() prune=''
 for x in "${excludes[@]}"; do
 	filter+=("--exclude=$x")
-	[[ $x == /* && $x != *[*?[]* ]] && no_watch+=("@.${x%/}")
+	x=${x%'/***'} x=${x%/}
+	case $x in
+	/*) re="^\\.$(glob_re "$x")/\$" ;;
+	*/* | *'**'*) re="(^\\./|/)$(glob_re "$x")/\$" ;;
+	*) re="/$(glob_re "$x")/\$" ;;
+	esac
+	prune+=${prune:+|}"($re)"
 done
 
 # The watcher: one NUL-ended record per event, "EVENTS ./path", and
 # "BATCH_END " once a burst is over (see --batch in inotifywait(1)).
 exec {events}< <(cd "$src" && exec "$iw" -m -r --batch "$quiet,$maxdelay" \
 	-e create,modify,close_write,attrib,moved_to,moved_from,delete,delete_self,move_self \
-	--format '%e %w%f%0' --no-newline . "${no_watch[@]}" 2>"$work/iw.err")
+	--format '%e %w%f%0' --no-newline ${prune:+--prune "$prune"} . 2>"$work/iw.err")
 iw_pid=$!
 [ -z "$pidfile" ] || echo "$iw_pid" >"$pidfile"
 until grep -q '^Watches established\.$' "$work/iw.err" 2>/dev/null; do

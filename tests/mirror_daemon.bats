@@ -167,23 +167,34 @@ make_tree() {
 	stop_mirror
 }
 
-@test "mirror.sh -x keeps excluded paths off the mirror, and a folder named from the top unwatched" {
-	mkdir -p src/cache src/keep
+@test "mirror.sh -x keeps excluded paths off the mirror and leaves excluded folders unwatched" {
+	mkdir -p src/cache src/keep/x.tmp src/keep/build/o src/keep/deep/node_modules/m src/build
 	echo seed >src/seed
-	start_mirror -x /cache/ -x '*.tmp' -s src -d "$URL"
+	start_mirror -x /cache/ -x '*.tmp' -x 'deep/node_modules/' -x '/keep/bu?ld' -s src -d "$URL"
 	wait_synced module/seed
-	# The source's top folder and keep/ are watched; cache/ is not.
-	wait_watches 2 "$(cat watcher.pid)"
-	[ "$(count_watches "$(cat watcher.pid)")" -eq 2 ] ||
-		fail "$(count_watches "$(cat watcher.pid)") watches, expected 2"
+	# Watched: the top, keep/, keep/deep/ and build/ (/keep/bu?ld is
+	# anchored at the top: build/ is not keep/build/). Not watched:
+	# cache/, keep/x.tmp/, keep/build/ with keep/build/o/, and
+	# keep/deep/node_modules/ with what it holds.
+	wait_watches 4 "$(cat watcher.pid)"
+	[ "$(count_watches "$(cat watcher.pid)")" -eq 4 ] ||
+		fail "$(count_watches "$(cat watcher.pid)") watches, expected 4"
+	mkdir src/keep/new.tmp src/keep/new
 	echo a >src/keep/a
 	echo t >src/keep/b.tmp
 	echo c >src/cache/c
+	echo b >src/build/b
 	echo z >src/z
 	within "$MIRROR_DEADLINE" test -e module/z || fail "z not mirrored"
+	within "$MIRROR_DEADLINE" test -e module/build/b || fail "build/b not mirrored"
 	[ -e module/keep/a ] || fail "keep/a not mirrored"
 	[ ! -e module/keep/b.tmp ] || fail "an excluded file was sent"
 	[ ! -e module/cache/c ] || fail "a file in an excluded folder was sent"
+	[ ! -e module/keep/new.tmp ] || fail "an excluded folder was sent"
+	# The new keep/new/ is watched, keep/new.tmp/ is not.
+	wait_watches 5 "$(cat watcher.pid)"
+	[ "$(count_watches "$(cat watcher.pid)")" -eq 5 ] ||
+		fail "$(count_watches "$(cat watcher.pid)") watches, expected 5"
 	stop_mirror
 }
 

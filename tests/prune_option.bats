@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# --prune REGEX (ours): under -r, a directory below an operand whose path,
+# as %w prints it (with its final slash), matches the POSIX extended
+# regular expression gets no watch, and nothing below it does: at set-up,
+# when it is created or moved in later, and in both back ends. Its parent's
+# events that name it still come. Operands themselves are always watched.
+
+load helper
+load iw_helper
+
+setup_file() {
+	export PRUNE_REASON="--prune is an extension of ours"
+}
+
+@test "--prune leaves matching directories unwatched at set-up, with all below them" {
+	deliberate_difference "$PRUNE_REASON"
+	mkdir -p w/a/cache/x w/cache w/b/keep
+	start_iw -m -r -e create --prune '/cache/$' w
+	if [ "${BACKEND:-}" != fanotify ]; then
+		# w, w/a, w/b, w/b/keep
+		[ "$(count_watches "$PID")" -eq 4 ] ||
+			fail "$(count_watches "$PID") watches, expected 4"
+	fi
+	touch w/a/cache/x/f w/cache/f w/b/keep/f
+	wait_lines out 1
+	touch w/a/f
+	wait_lines out 2
+	expect out 'w/b/keep/ CREATE f' 'w/a/ CREATE f'
+}
+
+@test "--prune leaves directories created or moved in later unwatched, and names them in their parent" {
+	deliberate_difference "$PRUNE_REASON"
+	mkdir -p outside/tmp.d/in
+	start_iw -m -r -e create,moved_to --prune '\.d/$' w
+	mkdir -p w/new.d/sub
+	mv outside/tmp.d w/moved.d
+	touch w/new.d/f w/new.d/sub/f w/moved.d/f w/moved.d/in/f
+	mkdir w/plain
+	touch w/plain/f
+	wait_lines out 4
+	expect out 'w/ CREATE,ISDIR new.d' 'w/ MOVED_TO,ISDIR moved.d' \
+		'w/ CREATE,ISDIR plain' 'w/plain/ CREATE f'
+}
+
+@test "--prune never leaves an operand unwatched, and several patterns all apply" {
+	deliberate_difference "$PRUNE_REASON"
+	mkdir -p w/x w/y w/z
+	start_iw -m -r -e create --prune '^w/' --prune '/x/$' --prune '/y/$' w w/z
+	touch w/f w/x/f w/y/f w/z/f
+	wait_lines out 2
+	expect out 'w/ CREATE f' 'w/z/ CREATE f'
+}
+
+@test "inotifywatch --prune counts nothing below a pruned directory" {
+	deliberate_difference "$PRUNE_REASON" "$IWATCH"
+	mkdir -p w/skip w/count
+	start_iwatch -r -e create --prune '/skip/$' w
+	touch w/skip/f w/count/f
+	kill -INT "$PID"
+	wait_exit
+	expect_status 0
+	grep -qE '^1 +1 +w/count/$' out || fail "no count for w/count/"
+	no_line out 'skip'
+}
+
+@test "a bad --prune pattern is refused with one line and exit 1" {
+	deliberate_difference "$PRUNE_REASON"
+	iw -r --prune '(' w
+	expect_status 1
+	expect err "Error in \`prune' regular expression: ("
+}
