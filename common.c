@@ -2745,8 +2745,18 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	if (old >= 0 && !moved_in)
 		return 0;
 	/* In a directory whose contents are owed: they are told with it. */
-	if (name_leaves_later(wt, parent, name) || owed_within(wt, parent))
+	if (owed_within(wt, parent))
 		return 0;
+	if (name_leaves_later(wt, parent, name)) {
+		/*
+		 * Moved in (its MOVED_TO told) over the directory a scan
+		 * found, maybe this one: what it holds is owed after the
+		 * MOVED_TO, told where the queue says it went, if anywhere.
+		 */
+		if (old >= 0 && moved_in == MOVED_IN)
+			tree_retell(wt, old, fn, arg);
+		return 0;
+	}
 	base = watch_path(wt, parent, &len);
 	outbuf_add(&path, base, len);
 	if (!path_current(wt, parent, path.data)) {

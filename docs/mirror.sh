@@ -1,11 +1,6 @@
 #!/bin/bash
-# mirror.sh: keep rsync destinations a real-time mirror of a folder, driven
-# by our inotifywait. See docs/mirror.md for how it works and why.
-#
-# Needs bash 4.4 or later, rsync 3.1 or later on both ends, our inotifywait
-# (for --batch), and find, sort -z, mktemp and GNU dd (iflag=nonblock).
-# Linux only.
-
+# mirror.sh: a real-time rsync mirror of a folder; docs/mirror.md says how and why.
+# Linux; bash 4.4+, rsync 3.1+ on both ends, our inotifywait, find, sort, mktemp, GNU dd.
 me=${0##*/}
 set -f -o pipefail
 
@@ -13,37 +8,29 @@ usage() {
 	cat <<EOF
 Usage: $me [options] -s SOURCE -d DEST [-d DEST ...]
        $me [options] SOURCE DEST [DEST ...]
-
-Mirrors the folder SOURCE to every DEST in real time: a full
-'rsync -a --delete' at start, then one 'rsync --files-from' per
-destination for each burst of changes. DEST is anything rsync takes as a
-destination: rsync://user@host:port/module/, host::module/, host:path/,
-or a local path. A daemon's password goes in RSYNC_PASSWORD, an ssh
-command in RSYNC_RSH, as rsync reads them.
-
-Options (environment variable in brackets; options win):
+Mirrors the folder SOURCE to each DEST in real time: 'rsync -a --delete' at
+start, then one 'rsync --files-from' per DEST for each burst of changes. DEST
+is any rsync destination (rsync://user@host:port/module/, host::module/,
+host:path/, a local path); rsync itself reads RSYNC_PASSWORD and RSYNC_RSH.
+Logs one line per sync on stderr. Runs until SIGINT, SIGTERM or SIGHUP
+(exit 0), or until the source folder or the watcher goes (exit 1).
+Options, which win over [environment variable, default]:
   -s DIR      the folder to mirror [MIRROR_SOURCE]
-  -d DEST     a destination; repeat for more [MIRROR_DESTS, separated by
-              white space]
-  -q SECONDS  quiet period: a burst is sent once no event came for this
-              long (fractions allowed) [MIRROR_QUIET, 0.05]
-  -m SECONDS  longest a burst waits for the quiet period, so that a file
-              written without pause is still sent [MIRROR_MAX_DELAY, 0.5]
-  -x PATTERN  do not watch or send what matches PATTERN (rsync's exclude
-              syntax); repeat for more [MIRROR_EXCLUDES, white space]
+  -d DEST     a destination; repeatable [MIRROR_DESTS, white space apart]
+  -q SECONDS  quiet period that ends a burst [MIRROR_QUIET, 0.05]
+  -m SECONDS  longest a burst waits for its quiet period [MIRROR_MAX_DELAY, 0.5]
+  -x PATTERN  neither watch nor send what matches this rsync exclude pattern;
+              repeatable [MIRROR_EXCLUDES, white space apart]
   -f SECONDS  also sync everything this often; 0: never [MIRROR_FULL_EVERY, 0]
-  -o OPTS     extra rsync options, split at white space, for every rsync
-              run, e.g. '-H -A -X --bwlimit=20m' [MIRROR_RSYNC_OPTS]
-  -b SECONDS  longest wait between retries of a failed destination
+  -o OPTS     extra rsync options, split at white space, for every run, e.g.
+              '-H -A -X --bwlimit=20m' [MIRROR_RSYNC_OPTS]
+  -b SECONDS  longest wait between retries of a failed DEST
               [MIRROR_BACKOFF_MAX, 60]
-  -i PATH     the inotifywait to use [MIRROR_INOTIFYWAIT; default: the
-              one in the folder above this script, else inotifywait in PATH]
+  -i PATH     the inotifywait to use [MIRROR_INOTIFYWAIT; default: the one in
+              the folder above this script, else the one in PATH]
   -p FILE     write the watcher's process id to FILE [MIRROR_PIDFILE]
   -v          also log bursts that sent nothing [MIRROR_VERBOSE=1]
   -h          print this text and exit
-
-Logs one line per sync on stderr. Runs until SIGINT, SIGTERM or SIGHUP
-(exit 0), or until the source folder or the watcher goes (exit 1).
 EOF
 }
 
@@ -51,11 +38,10 @@ say() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 src=${MIRROR_SOURCE:-} quiet=${MIRROR_QUIET:-0.05} maxdelay=${MIRROR_MAX_DELAY:-0.5}
-full_every=${MIRROR_FULL_EVERY:-0} backoff_max=${MIRROR_BACKOFF_MAX:-60}
+full_every=${MIRROR_FULL_EVERY:-0} backoff_max=${MIRROR_BACKOFF_MAX:-60} dests=()
 iw=${MIRROR_INOTIFYWAIT:-} pidfile=${MIRROR_PIDFILE:-} verbose=${MIRROR_VERBOSE:-0}
 read -r -a rsync_opts <<<"${MIRROR_RSYNC_OPTS:-}"
 read -r -a excludes <<<"${MIRROR_EXCLUDES:-}"
-dests=()
 while getopts s:d:q:m:x:f:o:b:i:p:vh opt; do
 	case $opt in
 	s) src=$OPTARG ;;
@@ -111,8 +97,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM HUP
 
-# glob_re GLOB: rsync's wildcards as an ERE (** any, * and ? within a name,
-# [...] a class); everything else literal.
+# glob_re GLOB: rsync's wildcards (** any, * and ? in a name, [...]) as an ERE, the rest literal.
 glob_re() {
 	local g=$1 re='' c r i
 	for ((i = 0; i < ${#g}; i++)); do
@@ -130,11 +115,9 @@ glob_re() {
 	printf '%s' "$re"
 }
 
-# rsync's exclude rules, for every run; and, joined into one --prune
-# pattern, for the watcher, which then does not watch the folders they
-# match (paths as it prints them: ./a/b/). A rule that starts with / is
-# anchored at the top; one with another / matches the end of a path; one
-# without matches a name at any depth.
+# Exclude rules go to every rsync run, and as one --prune ERE on the watcher's
+# paths (./a/b/) keep it off the folders they match: a rule with a leading / is
+# anchored at the top, one with another / matches a path's end, one without any name.
 filter=() prune=''
 for x in "${excludes[@]}"; do
 	filter+=("--exclude=$x")
@@ -147,7 +130,7 @@ for x in "${excludes[@]}"; do
 	prune+=${prune:+|}"($re)"
 done
 
-# The watcher: one NUL-ended record per event, "EVENTS ./path", and
+# The watcher prints a NUL-ended record per event, "EVENTS ./path", and
 # "BATCH_END " once a burst is over (see --batch in inotifywait(1)).
 exec {events}< <(cd "$src" && exec "$iw" -m -r --batch "$quiet,$maxdelay" \
 	-e create,modify,close_write,attrib,moved_to,moved_from,delete,delete_self,move_self \
@@ -159,25 +142,20 @@ until grep -q '^Watches established\.$' "$work/iw.err" 2>/dev/null; do
 	sleep 0.02
 done
 
-# Per destination: full (1: the next sync sends everything), fails in a
-# row, and due, the time (seconds since the epoch) it may be tried again.
-declare -a full fails due
-for i in "${!dests[@]}"; do full[i]=1 fails[i]=0 due[i]=0; done
-next_full=$((full_every > 0 ? EPOCHSECONDS + full_every : 0))
-
-# rsync_to I ARGS...: one rsync run to destination I; logs it in one line
-# (files sent, bytes, seconds), or its failure, with a retry planned.
+# rsync_to I ARGS...: one rsync run to destination I, logged in one line; after
+# a failure, destination I gets a full sync, not before due[i] (epoch seconds).
 rsync_to() {
 	local i=$1 d=${dests[$1]} start=$EPOCHREALTIME rc delay
 	shift
+	# In the background: bash runs no trap while a foreground child runs.
 	rsync "$@" --stats "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" \
 		>"$work/stats" 2>"$work/rsync.err" &
 	child=$!
 	wait "$child"
 	rc=$? child=
-	if [ "$rc" -eq 0 ] || [ "$rc" -eq 24 ]; then   # 24: files vanished meanwhile
-		[ "${fails[i]}" -eq 0 ] || say "$d is in sync again"
-		full[i]=0 fails[i]=0 due[i]=0
+	if ((rc == 0 || rc == 24)); then   # 24: files vanished meanwhile
+		((fails[i] == 0)) || say "$d is in sync again"
+		fails[i]=0 due[i]=0
 		awk -v me="$me" -v d="$d" -v s="$start" -v e="$EPOCHREALTIME" '
 			/^Number of regular files transferred/ { f = $NF }
 			/^Total transferred file size/ { b = $(NF - 1) }
@@ -188,23 +166,23 @@ rsync_to() {
 	fi
 	sed "s|^|$me: |" "$work/rsync.err" >&2
 	fails[i]=$((fails[i] + 1))
-	for ((delay = 1; delay < backoff_max && delay < 1 << (fails[i] - 1); delay *= 2)); do :; done
+	# 1, 2, 4 ... seconds, at most backoff_max (the shift stays below 63).
+	delay=$((fails[i] > 31 ? backoff_max : 1 << (fails[i] - 1)))
 	((delay <= backoff_max)) || delay=$backoff_max
-	full[i]=1 due[i]=$((EPOCHSECONDS + delay))
+	due[i]=$((EPOCHSECONDS + delay))
 	say "rsync to $d failed (exit $rc, ${fails[i]} in a row); full sync again in ${delay}s"
 }
 
-# sync_due: every destination that may be tried now gets what it needs:
-# everything, or the paths of the burst in $work/list.
+# sync_due: each destination that may be tried now gets everything (full=1, or
+# after a failure) or the burst's paths in $work/list.
 sync_due() {
 	local i
 	if ((next_full > 0 && EPOCHSECONDS >= next_full)); then
-		for i in "${!dests[@]}"; do full[i]=1; done
-		next_full=$((EPOCHSECONDS + full_every))
+		full=1 next_full=$((EPOCHSECONDS + full_every))
 	fi
 	for i in "${!dests[@]}"; do
 		((due[i] <= EPOCHSECONDS)) || continue
-		if ((full[i])); then
+		if ((full || fails[i])); then
 			rsync_to "$i" -a --delete
 		elif [ -s "$work/list" ]; then
 			rsync_to "$i" -a --files-from="$work/list" --from0 --delete-missing-args --force
@@ -212,11 +190,12 @@ sync_due() {
 			say "${dests[i]}: nothing to send"
 		fi
 	done
+	full=0
 	: >"$work/list"
 }
 
-# wait_for: sets t to how long the next read may wait, in seconds: until
-# the next retry or periodic sync is due (0.01 if it is now); empty: no limit.
+# wait_for: sets t, how long the next read may wait: until the next retry or
+# periodic sync is due, at least 0.01 s; empty: no limit.
 wait_for() {
 	local i due_at=$next_full
 	for i in "${!dests[@]}"; do
@@ -234,7 +213,7 @@ record() {
 	'BATCH_END ') batch_end=1 ;;
 	'Q_OVERFLOW ')
 		say "the kernel's event queue overflowed: events were lost; full sync"
-		for i in "${!dests[@]}"; do full[i]=1; done ;;
+		full=1 ;;
 	'DELETE_SELF ./' | 'MOVE_SELF ./')
 		die "the source folder $src was deleted or moved; stopping" ;;
 	*)
@@ -248,22 +227,17 @@ record() {
 }
 
 say "watching $src"
-: >"$work/list"
+full=1 fails=() due=() paths=() partial='' batch_end=0
+next_full=$((full_every > 0 ? EPOCHSECONDS + full_every : 0))
 sync_due
-
-# The records come in chunks: bash reads a pipe one byte a system call, so
-# one byte waits for the watcher, dd takes all that is there after it, and
-# bash reads the records from a file. Bursts that ended while rsync ran
-# are in one chunk, and go out as one.
-paths=() partial='' batch_end=0
+# bash reads a pipe one byte a system call: so one byte waits for the watcher,
+# dd copies all that is there after it, and bash reads the records from a file.
+# Bursts that ended while rsync ran are in one chunk, and go out as one.
 while :; do
 	wait_for
 	IFS= read -r -d '' -n 1 ${t:+-t "$t"} -u "$events" first
 	rc=$?
-	if ((rc > 128)); then   # a retry or a periodic sync is due
-		sync_due
-		continue
-	fi
+	((rc <= 128)) || { sync_due; continue; }   # timed out: something is due
 	((rc == 0)) || die "the watcher ended; stopping: $(cat "$work/iw.err")"
 	{
 		if [ -n "$first" ]; then printf '%s' "$first"; else printf '\0'; fi
@@ -274,12 +248,10 @@ while :; do
 		partial=''
 	done <"$work/chunk"
 	partial+=$rec   # a record not ended yet
-	if ((batch_end)); then
-		if [ ${#paths[@]} -gt 0 ]; then
-			printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
-			paths=()
-		fi
-		batch_end=0
-		sync_due
+	((batch_end)) || continue
+	if ((${#paths[@]})); then
+		printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
 	fi
+	paths=() batch_end=0
+	sync_due
 done

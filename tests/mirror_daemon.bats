@@ -277,3 +277,42 @@ synced_times() {
 		fail "systemd-analyze verify failed"
 	[ ! -s err ] || fail "systemd-analyze: $(cat err)"
 }
+
+@test "the unit's command, run with a settings file as systemd passes it, mirrors and stops with 0 on SIGTERM" {
+	deliberate_difference "mirror.sh reads --batch, an option of ours"
+	local line exec_start
+	local -a envs=(PATH="$PATH" TMPDIR="$PWD/work")
+	mkdir -p src work
+	echo seed >src/seed
+	# The example settings, with this test's source and destination; the
+	# lines systemd's EnvironmentFile= takes (KEY=VALUE; # starts a
+	# comment), each passed whole, spaces and all, as systemd does.
+	sed -e "s|^MIRROR_SOURCE=.*|MIRROR_SOURCE=$PWD/src|" \
+		-e "s|^MIRROR_DESTS=.*|MIRROR_DESTS=$URL|" \
+		-e 's|^#MIRROR_EXCLUDES=|MIRROR_EXCLUDES=|' \
+		-e 's|^#MIRROR_RSYNC_OPTS=.*|MIRROR_RSYNC_OPTS=-H|' \
+		"$TOP/docs/mirror.env" >settings
+	printf 'MIRROR_INOTIFYWAIT=%s\nMIRROR_PIDFILE=%s\n' "$IW" "$PWD/watcher.pid" >>settings
+	while IFS= read -r line; do
+		[[ $line =~ ^[A-Z_]+= ]] && envs+=("$line")
+	done <settings
+	# ExecStart=, with the script where this tree has it.
+	exec_start=$(sed -n 's/^ExecStart=//p' "$TOP/docs/mirror.service")
+	[ "$exec_start" = "/bin/bash /usr/local/bin/mirror.sh" ] ||
+		fail "unexpected ExecStart=$exec_start"
+	env -i "${envs[@]}" /bin/bash "$MIRROR" >mirror.out 2>mirror.err 3>&- &
+	MIRROR_PID=$!
+	wait_synced module/seed
+	mkdir -p src/cache src/keep
+	echo a >src/keep/a
+	echo c >src/cache/c
+	within "$MIRROR_DEADLINE" test -e module/keep/a || fail "keep/a not mirrored"
+	[ ! -e module/cache/c ] || fail "MIRROR_EXCLUDES=/cache/ was not honoured"
+	# systemctl stop sends SIGTERM; Restart=on-failure restarts only on a
+	# status other than 0.
+	kill -TERM "$MIRROR_PID"
+	PID=$MIRROR_PID MIRROR_PID=
+	wait_exit
+	expect_status 0
+	[ ! -e watcher.pid ] || fail "the pidfile was left behind"
+}
