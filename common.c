@@ -1284,6 +1284,7 @@ watcher_new(const struct watch_settings *ws)
 	wt->proc_ok = access("/proc/self/fd", F_OK) == 0;
 	wt->mask = ws->events ? ws->events : IN_ALL_EVENTS;
 	wt->want = wt->mask;
+	wt->mask |= ws->unasked;
 	wt->fan_wanted = ws->fanotify;
 	if (ws->no_dereference)
 		wt->mask |= IN_DONT_FOLLOW;

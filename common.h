@@ -160,6 +160,8 @@ struct watch_settings {
 	const char *regex; /* --exclude or --include, or NULL */
 	int regex_keeps;   /* it says what to keep (--include) */
 	int regex_icase;
+	uint32_t
+	    unasked; /* also watched, never reported by the watcher's user */
 	const char *const *prune; /* --prune's patterns */
 	size_t nprune;
 	int fanotify; /* -F, -S: file-system marks, where the kernel lets us */

@@ -716,6 +716,12 @@ main(int argc, char **argv)
 	/* A oneshot watch ends at its first event: there is no tree to follow. */
 	ws.follow_tree =
 	    opt.c.recursive && opt.monitor && !(opt.c.events & IN_ONESHOT);
+	/*
+	 * The reference's -m -r watches creations and moves as well: they
+	 * are not printed, but end a oneshot watch as any event does.
+	 */
+	if (opt.c.recursive && opt.monitor && (opt.c.events & IN_ONESHOT))
+		ws.unasked = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM;
 	wt = watcher_new(&ws);
 	printer_init(&pr, &opt);
 	path_list_build(&pl, opt.c.fromfile, argv + optind, argc - optind);

@@ -110,6 +110,19 @@ load iw_helper
 	expect out 'w/ CREATE a'
 }
 
+@test "inotifywait -m -r -e oneshot: a creation ends a watch unreported, as -m -r watches creations" {
+	needs_inotify "-S has one mark, not one oneshot watch per directory"
+	mkdir -p w/d
+	start_iw -m -r -t 1 -e delete,ignored -e oneshot w
+	# The creation spends w/d's watch (IGNORED); the deletion is not seen.
+	touch w/d/a
+	wait_lines out 1
+	rm w/d/a
+	wait_exit
+	expect_status 2
+	expect out 'w/d/ IGNORED '
+}
+
 @test "inotifywait exits 2 when filtered events are the only ones" {
 	start_iw -t 1 -e create --exclude 'skip' w
 	touch w/skip
