@@ -40,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -1702,13 +1703,94 @@ subdir_failed(struct watcher *wt, int idx, const char *path, int err)
 	return 0;
 }
 
+/* A directory, as the kernel knows it. */
+struct dir_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+static int
+dir_id_cmp(const void *a, const void *b)
+{
+	const struct dir_id *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/*
+ * The directories our watches hold now, sorted, from the inotify fd's
+ * /proc fdinfo; *n gets how many. NULL where it cannot be read.
+ */
+static struct dir_id *
+held_dirs_read(const struct watcher *wt, size_t *n)
+{
+	char path[64], line[512];
+	struct dir_id *ids = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", wt->fd);
+	if ((fp = fopen(path, "re")) == NULL)
+		return NULL;
+	*n = 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		unsigned long long ino;
+		unsigned int sdev;
+
+		if (sscanf(line, "inotify wd:%*d ino:%llx sdev:%x", &ino,
+			&sdev) != 2)
+			continue;
+		ids = xgrow(ids, *n, &cap, sizeof(*ids));
+		/* The kernel's own dev_t: 12 bits of major, 20 of minor. */
+		ids[*n].dev = makedev(sdev >> 20, sdev & 0xfffff);
+		ids[(*n)++].ino = (ino_t)ino;
+	}
+	fclose(fp);
+	if (ids == NULL)
+		ids = xmalloc(sizeof(*ids));
+	qsort(ids, *n, sizeof(*ids), dir_id_cmp);
+	return ids;
+}
+
 /* The walk of one operand's tree: what holds for all of it. */
 struct walk {
 	int leaf_ok; /* link counts tell leaves on leaf_dev */
 	dev_t leaf_dev;
-	int depth;   /* directories held open above this one */
-	int overlap; /* earlier operands hold watches, maybe of these */
+	int depth; /* directories held open above this one */
+	/*
+	 * Earlier operands hold watches, maybe of these: the directories
+	 * they hold (held), or, where /proc cannot say, ask the kernel.
+	 */
+	int overlap;
+	struct dir_id *held;
+	size_t nheld;
 };
+
+/*
+ * Whether an earlier operand watches the directory open as fd. Asking
+ * the kernel sets a watch and takes it back, which queues an IGNORED:
+ * only where /proc has no list of our watches.
+ */
+static int
+walk_watched(struct watcher *wt, const struct walk *wk, int fd,
+    const char *path)
+{
+	struct dir_id id;
+	struct stat st;
+
+	if (!wk->overlap)
+		return 0;
+	if (wk->held == NULL)
+		return watch_of_fd(wt, fd, path) >= 0;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	id.dev = st.st_dev;
+	id.ino = st.st_ino;
+	return bsearch(&id, wk->held, wk->nheld, sizeof(id), dir_id_cmp) !=
+	    NULL;
+}
 
 /*
  * Below this depth a directory stays open while its subdirectories are
@@ -1770,7 +1852,7 @@ walk(struct watcher *wt, struct walk *wk, struct outbuf *path, int idx,
 		fd = open(path->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return errno;
-		watched = wk->overlap && watch_of_fd(wt, fd, path->data) >= 0;
+		watched = walk_watched(wt, wk, fd, path->data);
 	}
 	wk->depth++;
 	while (fd >= 0 && err == 0) {
@@ -1828,12 +1910,15 @@ watcher_add(struct watcher *wt, const char *path)
 		struct walk wk = { 0 };
 
 		wk.overlap = wt->table.live > 0;
+		if (wk.overlap)
+			wk.held = held_dirs_read(wt, &wk.nheld);
 		if (path[len - 1] != '/')
 			outbuf_addc(&name, '/');
 		idx = node_new(wt, -1, name.data, name.len);
 		wk.leaf_ok = stat(path, &st) == 0 && links_count_subdirs(path);
 		wk.leaf_dev = wk.leaf_ok ? st.st_dev : 0;
 		err = walk(wt, &wk, &name, idx, 0);
+		free(wk.held);
 		if (err != ENOTDIR) {
 			if (err != 0)
 				node_drop(wt, idx);
