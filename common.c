@@ -2473,6 +2473,19 @@ owed_hides(const struct watcher *wt, const struct event *ev)
 }
 
 /*
+ * A directory watched as node child was listed by a scan, which then
+ * found it gone from that name and told it empty: what it holds is owed,
+ * told once the queue is read, where the queue says it went (if it is
+ * still in the tree). Until then what its watches queued is not told.
+ */
+static void
+scan_lost(struct watcher *wt, int child)
+{
+	if (child >= 0)
+		owed_add(wt, child);
+}
+
+/*
  * Scans the subdirectory name of the directory fd, watched already as
  * node child, and says so; *err gets what the scan answered. Says not if
  * the name leads to another directory now (one renamed over it): the
@@ -2487,13 +2500,9 @@ scan_child(struct watcher *wt, int fd, const char *name, struct outbuf *path,
 	    openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int same;
 
-	/*
-	 * Gone since the listing: its own event is queued. The scan told it
-	 * empty, so what its watches queued is not told either; if it comes
-	 * back (moved within the tree), it is scanned as one moved in.
-	 */
+	/* Gone since the listing: its own event is queued. */
 	if (cfd < 0) {
-		wt->table.w[child].gone = 1;
+		scan_lost(wt, child);
 		return 1;
 	}
 	outbuf_addc(path, '/');
@@ -2563,8 +2572,11 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
 			memset(&st, 0, sizeof(st));
 			st.st_mode = type == 'D' ? S_IFDIR : S_IFIFO;
 			scan_report(wt, idx, listing, name, &st, fn, arg);
-			if (type != 'F')
+			if (type != 'F') {
 				scanned_unread(wt, idx, name);
+				scan_lost(wt,
+				    node_child(&wt->table, idx, name));
+			}
 			continue;
 		}
 		child = S_ISDIR(st.st_mode) ?
@@ -3089,18 +3101,17 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 			if (node_above(t, child, ev->watch))
 				return;
 			tree_move(wt, child, ev->watch, ev->name);
+			/* Taken for gone when another took its name: it is here. */
+			t->w[child].gone = 0;
 			/*
-			 * Taken for gone when another took its name: it is here;
-			 * unless a scan told it empty, for it was gone before it
-			 * was read: what its watches queued is not told.
+			 * The move was told as a move in, or a scan that ran
+			 * after it told it empty (it was renamed on before it
+			 * was read): what it holds is told after it, where it
+			 * is once the queue is read, if it is still here.
 			 */
-			t->w[child].gone = stale != SCAN_NEW &&
-			    scanned_unread_named(wt, ev->watch, ev->name);
-			/*
-			 * The move was told as a move in: what it holds is
-			 * told after it.
-			 */
-			if (!from_told && told)
+			if ((!from_told && told) ||
+			    (stale != SCAN_NEW &&
+				scanned_unread_named(wt, ev->watch, ev->name)))
 				tree_retell(wt, child, fn, arg);
 		} else if (stale != SCAN_BEFORE) {
 			/* A repeat of what a scan told is not told again. */

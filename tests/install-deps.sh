@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs what the test suite needs, if it is missing: bats-core, the
-# reference inotify-tools (for differential runs), rsync, and mandoc; and
-# lsyncd, which bench/mirror.sh compares docs/mirror.sh with.
+# reference inotify-tools (for differential runs), rsync, mandoc, and gdb
+# (tests/scan_races.bats stops the watcher mid-scan with it); and lsyncd,
+# which bench/mirror.sh compares docs/mirror.sh with.
 set -eu
 missing=
 command -v bats >/dev/null 2>&1 || missing="$missing bats"
 [ -x /usr/bin/inotifywait ] || missing="$missing inotify-tools"
 command -v rsync >/dev/null 2>&1 || missing="$missing rsync"
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
+command -v gdb >/dev/null 2>&1 || missing="$missing gdb"
 command -v lsyncd >/dev/null 2>&1 || missing="$missing lsyncd"
 [ -f /usr/share/bash-completion/completions/inotifywait ] || missing="$missing bash-completion"
 [ -z "$missing" ] && exit 0
