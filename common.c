@@ -730,11 +730,13 @@ pacer_after_read(struct pacer *p, size_t records)
 
 /*
  * The pause of a stream, cut short by the deadline (-1: none) or a signal.
- * No descriptor is polled: one merely in the poll set would still wake us
- * for each event.
+ * The queue is not polled: merely in the poll set, it would still wake us
+ * for each event. The output is, for nothing but its reader going away
+ * (out->revents), which a stream of events none of which is printed
+ * would otherwise hide.
  */
 static void
-wait_pause(const struct pacer *p, long long deadline)
+wait_pause(const struct pacer *p, long long deadline, struct pollfd *out)
 {
 	long long ns = p->pause_ns;
 	int ms = poll_timeout(deadline);
@@ -744,7 +746,9 @@ wait_pause(const struct pacer *p, long long deadline)
 		ns = (long long)ms * 1000000LL;
 	ts.tv_sec = ns / 1000000000LL;
 	ts.tv_nsec = ns % 1000000000LL;
-	if (ppoll(NULL, 0, &ts, &wait_mask) < 0 && errno != EINTR)
+	out->events = 0;
+	out->revents = 0;
+	if (ppoll(out, 1, &ts, &wait_mask) < 0 && errno != EINTR)
 		die("Couldn't wait between reads: %s", strerror(errno));
 }
 
@@ -4745,7 +4749,7 @@ watcher_run(struct watcher *wt, const struct run *run)
 		if (run->held_max > 0 && held >= run->held_max)
 			pfd[0].events = 0;
 		if (pausing)
-			wait_pause(&pace, wake);
+			wait_pause(&pace, wake, &pfd[1]);
 		else
 			r = wait_events(pfd, 2, wake);
 		if (signal_stop) {

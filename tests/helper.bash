@@ -65,14 +65,18 @@ setup() {
 	backend_ready
 	cd "$BATS_TEST_TMPDIR" || return 1
 	mkdir -p w
-	PID=
+	PID= WRITER=
 }
 
+# PID: the watcher a test started; WRITER: a process making events for it.
 teardown() {
-	if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
+	local p
+	for p in ${WRITER:-} ${PID:-}; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
 	return 0
 }
 
@@ -111,6 +115,7 @@ wait_until() {
 watches_at_least() { [ "$(count_watches "$2")" -ge "$1" ]; }
 watches_at_most() { [ "$(count_watches "$2")" -le "$1" ]; }
 file_matches() { grep -qE -- "$2" "$1"; }
+size_at_least() { [ "$(stat -c %s "$1")" -ge "$2" ]; }
 lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 nuls_at_least() { [ "$(tr -cd '\0' <"$1" | wc -c)" -ge "$2" ]; }
 
