@@ -3370,6 +3370,8 @@ struct fan_hint {
 	struct fan_name obj, parent;
 	int deleted; /* else renamed: parent is the old one */
 	int node;    /* a deleted one's node, once made; else -1 */
+	int next;    /* the handle's next hint in the queue read, or -1 */
+	int spent;   /* its rename was handed out: the next one counts */
 };
 
 struct fan {
@@ -3657,9 +3659,9 @@ fan_cached_node(const struct watcher *wt, const struct fan_name *obj, int self)
 static int fan_dir(struct watcher *wt, int fs, const struct file_handle *fh,
     int self);
 
-/* The hint the queue read gives for a directory's handle, or NULL. */
+/* The first hint the queue read gives for a directory's handle, or NULL. */
 static struct fan_hint *
-fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
+fan_hint_first(const struct fan *f, int fs, const struct file_handle *fh)
 {
 	uint32_t h = fan_handle_hash(fs, fh);
 	size_t i;
@@ -3674,6 +3676,20 @@ fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
 			return hint;
 	}
 	return NULL;
+}
+
+/*
+ * The hint that holds for the events handed out now: the handle's first
+ * whose rename is still to come, or NULL.
+ */
+static struct fan_hint *
+fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
+{
+	struct fan_hint *hint = fan_hint_first(f, fs, fh);
+
+	while (hint != NULL && hint->spent)
+		hint = hint->next >= 0 ? &f->hints[hint->next] : NULL;
+	return hint;
 }
 
 /*
@@ -4058,11 +4074,16 @@ fan_rename(struct watcher *wt, uint32_t isdir, const struct fan_name *from,
 	int src =
 	    from->fs >= 0 ? fan_dir(wt, from->fs, from->fh, 0) : FAN_UNKNOWN;
 	int dst = to->fs >= 0 ? fan_dir(wt, to->fs, to->fh, 0) : FAN_UNKNOWN;
+	struct fan_hint *hint;
 	uint32_t cookie;
 	int moved;
 
 	if (f->unresolved && f->may_wait)
 		return FAN_RETRY;
+	/* What comes after names the directory as it is now. */
+	if (isdir && (hint = fan_hint_find(f, obj->fs, obj->fh)) != NULL &&
+	    !hint->deleted)
+		hint->spent = 1;
 	if ((cookie = ++f->cookie) == 0)
 		cookie = ++f->cookie;
 	if (src >= 0 &&
@@ -4218,7 +4239,10 @@ fan_record(const struct fan *f, size_t off, struct fanotify_event_metadata *m)
 	    m->metadata_len <= m->event_len && m->event_len <= f->buf_len - off;
 }
 
-/* Indexes the hints by handle; the first of a handle's is found. */
+/*
+ * Indexes the hints by handle: the first of a handle's is found, and
+ * leads to the next.
+ */
 static void
 fan_hint_index(struct fan *f)
 {
@@ -4232,15 +4256,18 @@ fan_hint_index(struct fan *f)
 		f->hint_slots = slots;
 	}
 	memset(f->hint_index, 0, slots * sizeof(*f->hint_index));
-	for (i = 0; i < f->nhints; i++) {
+	for (i = f->nhints; i-- > 0;) {
 		int fs = f->hints[i].obj.fs;
 		const struct file_handle *fh = f->hints[i].obj.fh;
+		struct fan_hint *later = fan_hint_first(f, fs, fh);
 
-		if (fan_hint_find(f, fs, fh) != NULL)
-			continue;
+		f->hints[i].next = -1;
 		for (j = fan_handle_hash(fs, fh) & (slots - 1);
 		     f->hint_index[j] != 0; j = (j + 1) & (slots - 1))
-			;
+			if (later == &f->hints[f->hint_index[j] - 1])
+				break;
+		if (later != NULL)
+			f->hints[i].next = (int)(later - f->hints);
 		f->hint_index[j] = i + 1;
 	}
 }
@@ -4273,6 +4300,7 @@ fan_hints(struct fan *f)
 		h->parent = at;
 		h->deleted = !(md->mask & FAN_RENAME);
 		h->node = -1;
+		h->spent = 0;
 	}
 	fan_hint_index(f);
 }

@@ -127,6 +127,23 @@ fanotify_marks() {
 	[ "$(sed -n 1p out | awk '{print $3}')" != 0 ] || fail "no cookie"
 }
 
+@test "-S names a directory renamed twice, in one read of the queue, by each name in turn" {
+	needs_fanotify
+	start_iw -m -r -S -e create --format '%w%f' w
+	mkdir w/x
+	wait_file_match out '^w/x$'
+	# Stopped, the watcher reads all that follows at once; the first
+	# rename's old name must not stick to what comes after it.
+	kill -STOP "$PID"
+	mv w/x w/y
+	touch w/y/f
+	mv w/y w/z
+	touch w/z/g
+	kill -CONT "$PID"
+	wait_file_match out '^w/z/g$'
+	expect out 'w/x' 'w/y/f' 'w/z/g'
+}
+
 @test "-S refuses -e unmount, which fanotify cannot report" {
 	needs_fanotify
 	iw -S -e unmount w
