@@ -188,6 +188,17 @@ change_stream() {
 	echo "$worst" >"$work/lag"
 }
 
+# log_settled: no new line in mirror.sh's log for 0.2 s (at most 2 s).
+log_settled() {
+	local n m i
+	for i in $(seq 10); do
+		n=$(wc -l <"$work/mirror.log")
+		sleep 0.2
+		m=$(wc -l <"$work/mirror.log")
+		[ "$n" != "$m" ] || return 0
+	done
+}
+
 results=$work/results
 for run in $(seq "$runs"); do
 	for tool in "${tools[@]}"; do
@@ -196,6 +207,7 @@ for run in $(seq "$runs"); do
 		mkdir "$src"
 		echo seed >"$src/seed"
 		start_tool "$tool" || { echo "$tool did not start" >&2; stop_tool; continue; }
+		[ "$tool" != mirror.sh ] || log_settled
 		for change in "${changes[@]}"; do
 			syncs=$(grep -c ' file(s), ' "$work/mirror.log" 2>/dev/null)
 			"change_$change"
@@ -206,6 +218,9 @@ for run in $(seq "$runs"); do
 				t=never
 			fi
 			[ "$change" != stream ] || t=$(cat "$work/lag")
+			# mirror.sh logs a sync once its rsync is over, just after
+			# the module became equal: its last line may be on its way.
+			[ "$tool" != mirror.sh ] || log_settled
 			runs_made=$(($(grep -c ' file(s), ' "$work/mirror.log" 2>/dev/null) - ${syncs:-0}))
 			echo "$tool $change $t $runs_made" >>"$results"
 			# A tool that is behind would be measured on the next change

@@ -206,24 +206,38 @@ wait_for() {
 	[ "$t" != 0 ] || t=0.01
 }
 
-# record REC: one record of the watcher.
-record() {
-	local ev=${1%% *} p=${1#* }
-	case $1 in
-	'BATCH_END ') batch_end=1 ;;
-	'Q_OVERFLOW ')
+# records: the records in $work/chunk, taken whole (bash is slow per record); a
+# marker's path is empty, which rsync skips. Only the events field is matched
+# whole: a path may hold any byte.
+records() {
+	local recs evs all r
+	mapfile -d '' -t recs <"$work/chunk"
+	((${#recs[@]})) || return
+	recs[0]=$partial${recs[0]} partial=''
+	# The chunk may end inside a record, whose rest comes with the next one.
+	if [ "$(tail -c 1 "$work/chunk" | tr '\0' x)" != x ]; then
+		partial=${recs[-1]}
+		unset 'recs[-1]'
+	fi
+	evs=("${recs[@]%% *}")
+	printf -v all ' %s' "${evs[@]}" ' '
+	[[ $all == *' BATCH_END '* ]] && batch_end=1
+	if [[ $all == *' Q_OVERFLOW '* ]]; then
 		say "the kernel's event queue overflowed: events were lost; full sync"
-		full=1 ;;
-	'DELETE_SELF ./' | 'MOVE_SELF ./')
-		die "the source folder $src was deleted or moved; stopping" ;;
-	*)
-		paths+=("${p%/}")
+		full=1
+	fi
+	[[ $all == *_SELF* || $all == *' MOVED_TO,ISDIR '* ]] && for r in "${recs[@]}"; do
+		case $r in
+		'DELETE_SELF ./' | 'MOVE_SELF ./')
+			die "the source folder $src was deleted or moved; stopping" ;;
 		# A folder renamed in the tree has no events for what it holds.
-		if [[ $ev == MOVED_TO,*ISDIR* && -d $src/$p ]]; then
+		'MOVED_TO,ISDIR '*) [ ! -d "$src/${r#* }" ] ||
 			mapfile -d '' -t -O ${#paths[@]} paths \
-				< <(cd "$src" && find "$p" -mindepth 1 -print0)
-		fi ;;
-	esac
+				< <(cd "$src" && find "${r#* }" -mindepth 1 -print0) ;;
+		esac
+	done
+	recs=("${recs[@]#* }")
+	paths+=("${recs[@]%/}")
 }
 
 say "watching $src"
@@ -243,11 +257,7 @@ while :; do
 		if [ -n "$first" ]; then printf '%s' "$first"; else printf '\0'; fi
 		dd if=/dev/fd/"$events" iflag=nonblock bs=1M status=none 2>/dev/null
 	} >"$work/chunk"
-	while IFS= read -r -d '' rec; do
-		record "$partial$rec"
-		partial=''
-	done <"$work/chunk"
-	partial+=$rec   # a record not ended yet
+	records
 	((batch_end)) || continue
 	if ((${#paths[@]})); then
 		printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
