@@ -3947,13 +3947,25 @@ fan_entry_tree(struct watcher *wt, int dir, uint32_t bits, const char *name,
 		fan_cache_forget(wt->fan, obj);
 		return;
 	}
-	/*
-	 * A directory of the name met before went by now. The new one is
-	 * met when an event names it: its handle opens then, or a deletion
-	 * later in the queue names it.
-	 */
-	if (c >= 0 && fan_cached_node(wt, obj, 0) != c)
+	/* A directory of the name met before went by now. */
+	if (c >= 0 && fan_cached_node(wt, obj, 0) != c) {
 		fan_node_gone(wt, c, 1);
+		c = -1;
+	}
+	/*
+	 * The new one gets its node now, under the name it has at this
+	 * point of the queue: its handle would open by the path it has
+	 * now, which renames still in the queue (its own or those above
+	 * it) may have changed.
+	 */
+	if (c < 0 && wt->recursive && obj->fs >= 0 && obj->fh != NULL) {
+		watch_path(wt, dir, NULL);
+		outbuf_adds(&wt->scratch, name);
+		if (!excluded(wt, wt->scratch.data, wt->scratch.len)) {
+			c = fan_node_new(wt, dir, name, strlen(name));
+			fan_cache_put(wt, obj->fs, obj->fh, c);
+		}
+	}
 }
 
 /*

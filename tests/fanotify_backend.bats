@@ -144,6 +144,20 @@ fanotify_marks() {
 	expect out 'w/x' 'w/y/f' 'w/z/g'
 }
 
+@test "-S names what is made in a new directory by the name it had then, not the one a later rename gave it" {
+	needs_fanotify
+	start_iw -m -r -S -e create,moved_from,moved_to --format '%w%f %e' w
+	kill -STOP "$PID"
+	mkdir -p w/c/d
+	touch w/c/d/f
+	mv w/c w/z
+	touch w/z/d/g
+	kill -CONT "$PID"
+	wait_file_match out '^w/z/d/g CREATE$'
+	expect out 'w/c CREATE,ISDIR' 'w/c/d CREATE,ISDIR' 'w/c/d/f CREATE' \
+		'w/c MOVED_FROM,ISDIR' 'w/z MOVED_TO,ISDIR' 'w/z/d/g CREATE'
+}
+
 @test "-S refuses -e unmount, which fanotify cannot report" {
 	needs_fanotify
 	iw -S -e unmount w
