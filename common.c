@@ -3614,6 +3614,8 @@ fan_node_free(struct watcher *wt, int idx)
 		t->w[idx].held = 0;
 		t->live--;
 	}
+	/* One put below it since it went, by a later event, goes with it. */
+	t->w[idx].gone = 1;
 	node_release(wt, idx);
 }
 
@@ -3958,7 +3960,8 @@ fan_entry_tree(struct watcher *wt, int dir, uint32_t bits, const char *name,
 	 * now, which renames still in the queue (its own or those above
 	 * it) may have changed.
 	 */
-	if (c < 0 && wt->recursive && obj->fs >= 0 && obj->fh != NULL) {
+	if (c < 0 && wt->recursive && !wt->table.w[dir].gone && obj->fs >= 0 &&
+	    obj->fh != NULL) {
 		watch_path(wt, dir, NULL);
 		outbuf_adds(&wt->scratch, name);
 		if (!excluded(wt, wt->scratch.data, wt->scratch.len)) {
@@ -4114,9 +4117,17 @@ fan_rename(struct watcher *wt, uint32_t isdir, const struct fan_name *from,
 
 		if (old >= 0 && old != moved)
 			fan_node_gone(wt, old, 1);
-		if (moved >= 0)
+		/*
+		 * Into itself by our reckoning, which found some directories
+		 * by the paths they have now: it starts again from the file
+		 * system rather than make a loop.
+		 */
+		if (moved >= 0 && node_above(&wt->table, moved, dst)) {
+			fan_node_gone(wt, moved, 0);
+			fan_cache_forget(f, obj);
+		} else if (moved >= 0) {
 			tree_move(wt, moved, dst, to->name);
-		else if (src < 0)
+		} else if (src < 0)
 			fan_cache_rebuild(f, f->cache_cap, 1);
 	} else if (moved >= 0) {
 		fan_node_gone(wt, moved, 0);
