@@ -26,9 +26,10 @@ needs_fanotify() {
 	replay 2
 }
 
-# Under -S the kernel merges queued events, so a round need not be exact
-# (replay.py --fanotify says how many were); it must not hang, end, or
-# complain.
+# Under -S a round need not be exact (the kernel merges queued events; a
+# directory there at start is named by the path it has when first met:
+# replay.py --fanotify prints each round's first difference); it must
+# not hang, end, or complain.
 @test "-S neither hangs nor ends nor complains under the replay workload, one writer, 30 rounds" {
 	needs_fanotify
 	replay 1 --fanotify
