@@ -56,7 +56,9 @@ A record is four NUL-terminated fields: %w, %f, %e, %c (cookie, in hex).
   MOVED_FROM left, until that move's MOVED_TO comes and a few records
   after, or by its new path a few records before the MOVED_TO (a read
   that races a rename names the directory as it was when it began, and
-  is queued when it ends); for the same reason a read may name a path
+  is queued when it ends), or by its old directory with its new name
+  just before the rename's records (the kernel takes the two at
+  different moments); for the same reason a read may name a path
   up to a few records after its DELETE (the watcher's own scan opened a
   directory as rm -rf removed it).
 * DELETE_SELF, MOVE_SELF, IGNORED, UNMOUNT: no change and no check.
@@ -535,6 +537,16 @@ class Model:
                 return True
         return False
 
+    def renamed_soon(self, i, w, f):
+        """Whether an entry of w is renamed to the name f just after record
+        i: the kernel may take the directory and the name of a read that
+        races a rename at different moments, so that the read names the
+        old directory with the new name."""
+        window = self.records[i + 1:i + 1 + 2 * RACE_RECORDS]
+        cookies = {c for w2, _, e, c in window if w2 == w and b'MOVED_FROM' in e}
+        return any(c in cookies and f2 == f and b'MOVED_TO' in e
+                   for _, f2, e, c in window)
+
     def problem(self, i, text):
         self.problems.append((i, text))
 
@@ -633,6 +645,7 @@ class Model:
             parent[name] = entry
         elif not have and not closing_deleted and \
                 not (e <= READING and self.moved_in_soon(i, w + f)) and \
+                not (e <= READING and self.renamed_soon(i, w, f)) and \
                 not (e <= READING and
                      i - self.deleted_at.get(w + f, -RACE_RECORDS - 1) <= RACE_RECORDS):
             # A descriptor may be closed after its entry was deleted
