@@ -63,6 +63,7 @@ outlived_by_control() {
 
 @test "inotifywait -m -t ends while only dropped events stream in" {
 	deliberate_difference "the reference restarts the timeout on filtered events"
+	[ -z "${VALGRIND:-}" ] || skip "under valgrind the watcher falls behind: the queue overflows, and each overflow, an event, restarts -t"
 	start_iw -m -t 1 --exclude 'skip' w
 	dense_stream w/skip &
 	outlived_by_control $!
