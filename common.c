@@ -3368,10 +3368,28 @@ struct fan_name {
  */
 struct fan_hint {
 	struct fan_name obj, parent;
-	int deleted; /* else renamed: parent is the old one */
-	int node;    /* a deleted one's node, once made; else -1 */
-	int next;    /* the handle's next hint in the queue read, or -1 */
-	int spent;   /* its rename was handed out: the next one counts */
+	int deleted;       /* else renamed: parent is the old one */
+	int node;          /* a deleted one's node, once made; else -1 */
+	int next;          /* the handle's next hint in the queue read, or -1 */
+	int spent;         /* its rename was handed out: the next one counts */
+	int made;          /* a deleted one's record says it was made too */
+	size_t last_named; /* then: the last record naming it as a directory */
+};
+
+/*
+ * A directory made and removed while its events were queued: the kernel
+ * merges the two into the record of the first, so its removal is told
+ * only after the records made in it, the last of which is at after.
+ */
+struct fan_unmade {
+	size_t after;
+	int dir, dir_wd;
+	char name[NAME_MAX + 1];
+	int fs;
+	union {
+		struct file_handle fh;
+		unsigned char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} handle;
 };
 
 struct fan {
@@ -3400,7 +3418,10 @@ struct fan {
 	size_t nhints, hints_cap;
 	size_t *hint_index; /* hash slots: hint + 1 */
 	size_t hint_slots;
-	int hint_depth; /* hints followed up a chain of parents */
+	int hint_depth;            /* hints followed up a chain of parents */
+	size_t cur_off;            /* the record being handed out */
+	struct fan_unmade *unmade; /* removals told later */
+	size_t nunmade, unmade_cap;
 };
 
 static uint32_t
@@ -3692,6 +3713,17 @@ fan_hint_find(const struct fan *f, int fs, const struct file_handle *fh)
 	while (hint != NULL && hint->spent)
 		hint = hint->next >= 0 ? &f->hints[hint->next] : NULL;
 	return hint;
+}
+
+/* The deletion among a handle's hints, or NULL. */
+static struct fan_hint *
+fan_hint_deleted(const struct fan *f, int fs, const struct file_handle *fh)
+{
+	struct fan_hint *h = fan_hint_first(f, fs, fh);
+
+	while (h != NULL && !h->deleted)
+		h = h->next >= 0 ? &f->hints[h->next] : NULL;
+	return h;
 }
 
 /*
@@ -3992,6 +4024,65 @@ fan_delete_self(struct watcher *wt, int dir, const char *name,
 	return fan_tell(wt, c, IN_DELETE_SELF, 0, "", fn, arg);
 }
 
+/*
+ * A directory made and removed (one record): if records later in the
+ * read name it, its removal is put off until after the last of them.
+ */
+static int
+fan_unmade_later(struct watcher *wt, int dir, const char *name,
+    const struct fan_name *obj)
+{
+	struct fan *f = wt->fan;
+	struct fan_hint *h;
+	struct fan_unmade *u;
+
+	if (obj->fs < 0 || obj->fh == NULL ||
+	    obj->fh->handle_bytes > MAX_HANDLE_SZ ||
+	    (h = fan_hint_deleted(f, obj->fs, obj->fh)) == NULL ||
+	    h->last_named <= f->cur_off)
+		return 0;
+	f->unmade =
+	    xgrow(f->unmade, f->nunmade, &f->unmade_cap, sizeof(*f->unmade));
+	u = &f->unmade[f->nunmade++];
+	u->after = h->last_named;
+	u->dir = dir;
+	u->dir_wd = wt->table.w[dir].wd;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->fs = obj->fs;
+	memcpy(&u->handle, obj->fh, sizeof(*obj->fh) + obj->fh->handle_bytes);
+	return 1;
+}
+
+static int fan_entry(struct watcher *wt, int dir, uint32_t mask,
+    const char *name, const struct fan_name *obj, event_fn fn, void *arg);
+
+/*
+ * Tells the removals put off until after the record at off (all, if
+ * off is SIZE_MAX), the last put off first; non-zero if fn asked to stop.
+ */
+static int
+fan_unmade_run(struct watcher *wt, size_t off, event_fn fn, void *arg)
+{
+	struct fan *f = wt->fan;
+	size_t i = f->nunmade;
+
+	while (i-- > 0) {
+		struct fan_unmade u = f->unmade[i];
+		struct fan_name obj = { u.fs, &u.handle.fh, NULL };
+		const struct watch *d = &wt->table.w[u.dir];
+
+		if (off != SIZE_MAX && u.after != off)
+			continue;
+		f->unmade[i] = f->unmade[--f->nunmade];
+		if (d->freed || d->wd != u.dir_wd)
+			continue;
+		if (fan_entry(wt, u.dir, IN_DELETE | IN_ISDIR, u.name, &obj, fn,
+			arg))
+			return 1;
+	}
+	return 0;
+}
+
 /* Events of the entry name in directory dir (a node). */
 static int
 fan_entry(struct watcher *wt, int dir, uint32_t mask, const char *name,
@@ -4002,6 +4093,9 @@ fan_entry(struct watcher *wt, int dir, uint32_t mask, const char *name,
 
 	/* inotify tells a file's own events only to a watch on it. */
 	bits &= ~(uint32_t)(IN_MOVE_SELF | IN_DELETE_SELF);
+	if (isdir && (bits & IN_CREATE) && (bits & IN_DELETE) &&
+	    fan_unmade_later(wt, dir, name, obj))
+		bits &= ~(uint32_t)IN_DELETE;
 	for (i = 0; i < sizeof(fan_order) / sizeof(fan_order[0]); i++) {
 		if (!(bits & fan_order[i]))
 			continue;
@@ -4295,6 +4389,32 @@ fan_hint_index(struct fan *f)
 	}
 }
 
+/*
+ * For each directory made and removed in the queue read: the last record
+ * that names it as the directory of an event.
+ */
+static void
+fan_hints_named(struct fan *f)
+{
+	struct fanotify_event_metadata m;
+	size_t off;
+
+	for (off = f->buf_head; fan_record(f, off, &m); off += m.event_len) {
+		struct fan_name names[4];
+		struct fan_hint *h;
+		size_t i;
+
+		fan_names(f, f->buf + off, &m, &names[0], &names[1], &names[2],
+		    &names[3]);
+		for (i = 0; i < 3; i++)
+			if (names[i].fs >= 0 &&
+			    (h = fan_hint_deleted(f, names[i].fs,
+				 names[i].fh)) != NULL &&
+			    h->made)
+				h->last_named = off;
+	}
+}
+
 /* The hints: each directory deletion and rename in the queue read. */
 static void
 fan_hints(struct fan *f)
@@ -4302,6 +4422,7 @@ fan_hints(struct fan *f)
 	struct fanotify_event_metadata m;
 	const struct fanotify_event_metadata *md = &m;
 	size_t off;
+	int made = 0;
 
 	f->nhints = 0;
 	for (off = f->buf_head; fan_record(f, off, &m); off += m.event_len) {
@@ -4324,8 +4445,13 @@ fan_hints(struct fan *f)
 		h->deleted = !(md->mask & FAN_RENAME);
 		h->node = -1;
 		h->spent = 0;
+		h->made = h->deleted && (md->mask & FAN_CREATE);
+		h->last_named = off;
+		made |= h->made;
 	}
 	fan_hint_index(f);
+	if (made)
+		fan_hints_named(f);
 }
 
 /*
@@ -4363,13 +4489,21 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 				die("Couldn't read events: fanotify's "
 				    "version %u is not known",
 				    m.vers);
+			f->cur_off = off;
 			if ((r = fan_event(wt, f->buf + off, &m, fn, arg)) != 0)
 				break;
 			wt->records++;
 			f->buf_head = off + m.event_len;
+			if (f->nunmade > 0 &&
+			    fan_unmade_run(wt, off, fn, arg)) {
+				r = 1;
+				break;
+			}
 		}
-		if (r == 1)
+		if (r == 1) {
+			f->nunmade = 0;
 			return DRAIN_STOPPED;
+		}
 		if (r == FAN_RETRY) {
 			struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
 
@@ -4380,6 +4514,10 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 			    poll(&pfd, 1, poll_timeout(hold_until)) <= 0)
 				hold_until = 0;
 			if (f->buf_head > 0) {
+				size_t i;
+
+				for (i = 0; i < f->nunmade; i++)
+					f->unmade[i].after -= f->buf_head;
 				memmove(f->buf, f->buf + f->buf_head,
 				    f->buf_len - f->buf_head);
 				f->buf_len -= f->buf_head;
@@ -4388,6 +4526,8 @@ fan_drain(struct watcher *wt, event_fn fn, void *arg)
 			continue;
 		}
 		f->buf_head = f->buf_len = 0;
+		if (f->nunmade > 0 && fan_unmade_run(wt, SIZE_MAX, fn, arg))
+			return DRAIN_STOPPED;
 		fan_gone_free(wt);
 		return DRAIN_READ;
 	}

@@ -158,6 +158,22 @@ fanotify_marks() {
 		'w/c MOVED_FROM,ISDIR' 'w/z MOVED_TO,ISDIR' 'w/z/d/g CREATE'
 }
 
+@test "-S tells a directory made and removed in one read of the queue as removed after what was made in it" {
+	needs_fanotify
+	start_iw -m -r -S -e create,delete --format '%w%f %e' w
+	# Stopped, the watcher reads all at once: the kernel has merged the
+	# directory's creation and removal (one process's) into one record,
+	# before the rest.
+	kill -STOP "$PID"
+	python3 -c 'import os
+os.mkdir("w/d"); open("w/d/f", "w").close(); os.remove("w/d/f"); os.rmdir("w/d")'
+	touch w/end
+	kill -CONT "$PID"
+	wait_file_match out '^w/end CREATE$'
+	expect out 'w/d CREATE,ISDIR' 'w/d/f CREATE' 'w/d/f DELETE' 'w/d DELETE,ISDIR' \
+		'w/end CREATE'
+}
+
 @test "-S refuses -e unmount, which fanotify cannot report" {
 	needs_fanotify
 	iw -S -e unmount w
