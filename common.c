@@ -4645,6 +4645,7 @@ fan_free(struct fan *f)
 	free(f->hints);
 	free(f->hint_index);
 	free(f->forget);
+	free(f->unmade);
 	free(f);
 }
 
