@@ -3058,7 +3058,7 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 	char name[NAME_MAX + 1];
 	struct event copy;
 	size_t len;
-	int child;
+	int child, other;
 
 	if (ev->watch >= 0 && (ev->mask & IN_MOVE_SELF)) {
 		pending_resolve(wt, ev->watch); /* no MOVED_TO came before it */
@@ -3104,7 +3104,19 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 			 */
 			if (node_above(t, child, ev->watch))
 				return;
+			other = node_child(t, ev->watch, ev->name);
 			tree_move(wt, child, ev->watch, ev->name);
+			/*
+			 * Renamed before a listing that found another directory
+			 * of that name, watched and read: that one stays; this
+			 * one went on before the listing, as the queue will say.
+			 */
+			if (stale == SCAN_BEFORE && other >= 0 &&
+			    other != child) {
+				t->w[other].gone = 0;
+				t->w[child].gone = 1;
+				return;
+			}
 			/* Taken for gone when another took its name: it is here. */
 			t->w[child].gone = 0;
 			/*
