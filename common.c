@@ -747,7 +747,6 @@ wait_pause(const struct pacer *p, long long deadline, struct pollfd *out)
 	ts.tv_sec = ns / 1000000000LL;
 	ts.tv_nsec = ns % 1000000000LL;
 	out->events = 0;
-	out->revents = 0;
 	if (ppoll(out, 1, &ts, &wait_mask) < 0 && errno != EINTR)
 		die("Couldn't wait between reads: %s", strerror(errno));
 }
@@ -4388,15 +4387,19 @@ fan_hint_index(struct fan *f)
 	for (i = f->nhints; i-- > 0;) {
 		int fs = f->hints[i].obj.fs;
 		const struct file_handle *fh = f->hints[i].obj.fh;
-		struct fan_hint *later = fan_hint_first(f, fs, fh);
 
 		f->hints[i].next = -1;
 		for (j = fan_handle_hash(fs, fh) & (slots - 1);
-		     f->hint_index[j] != 0; j = (j + 1) & (slots - 1))
-			if (later == &f->hints[f->hint_index[j] - 1])
+		     f->hint_index[j] != 0; j = (j + 1) & (slots - 1)) {
+			const struct fan_hint *later =
+			    &f->hints[f->hint_index[j] - 1];
+
+			if (fan_same_handle(later->obj.fs, later->obj.fh, fs,
+				fh)) {
+				f->hints[i].next = (int)f->hint_index[j] - 1;
 				break;
-		if (later != NULL)
-			f->hints[i].next = (int)(later - f->hints);
+			}
+		}
 		f->hint_index[j] = i + 1;
 	}
 }

@@ -86,9 +86,9 @@ the kernel merges the queued events of one name and object (a directory
 made and removed again is told removed before what happened in it), and a
 directory there at the start is named by the path it has when an event
 first names it (see FANOTIFY in inotifywait(1)). Such a round counts as
-passed, not exact, and its first difference is printed. It fails only if the watcher hangs (no
-record of the probe or the sentinel), ends before SIGTERM, or writes an
-unexpected line on stderr.
+passed, not exact, and its first difference is printed. It fails only if
+the watcher hangs (no record of the probe or the sentinel), ends before
+SIGTERM, or writes an unexpected line on stderr.
 Standard library only.
 """
 
