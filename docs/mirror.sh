@@ -1,39 +1,33 @@
 #!/bin/bash
 # mirror.sh: a real-time rsync mirror of a folder; docs/mirror.md says how and why.
-# Linux; bash 4.4+, rsync 3.1+ on both ends, our inotifywait, find, sort, mktemp, GNU dd.
+# Linux; bash 4.4+, rsync 3.1+ on both ends, our inotifywait, mktemp, sort, awk, GNU dd.
 me=${0##*/}
 set -f -o pipefail
 
 usage() {
 	cat <<EOF
-Usage: $me [options] -s SOURCE -d DEST [-d DEST ...]
-       $me [options] SOURCE DEST [DEST ...]
-Mirrors the folder SOURCE to each DEST in real time: 'rsync -a --delete' at
-start, then one 'rsync --files-from' per DEST for each burst of changes. DEST
-is any rsync destination (rsync://user@host:port/module/, host::module/,
-host:path/, a local path); rsync itself reads RSYNC_PASSWORD and RSYNC_RSH.
-Logs one line per sync on stderr. Runs until SIGINT, SIGTERM or SIGHUP
-(exit 0), or until the source folder or the watcher goes (exit 1).
-Options, which win over [environment variable, default]:
-  -s DIR      the folder to mirror [MIRROR_SOURCE]
-  -d DEST     a destination; repeatable [MIRROR_DESTS, white space apart]
-  -q SECONDS  quiet period that ends a burst [MIRROR_QUIET, 0.05]
-  -m SECONDS  longest a burst waits for its quiet period [MIRROR_MAX_DELAY, 0.5]
-  -x PATTERN  neither watch nor send what matches this rsync exclude pattern;
-              repeatable [MIRROR_EXCLUDES, white space apart]
-  -f SECONDS  also sync everything this often; 0: never [MIRROR_FULL_EVERY, 0]
-  -o OPTS     extra rsync options, split at white space, for every run, e.g.
-              '-H -A -X --bwlimit=20m' [MIRROR_RSYNC_OPTS]
-  -b SECONDS  longest wait between retries of a failed DEST
-              [MIRROR_BACKOFF_MAX, 60]
-  -i PATH     the inotifywait to use [MIRROR_INOTIFYWAIT; default: the one in
-              the folder above this script, else the one in PATH]
-  -p FILE     write the watcher's process id to FILE [MIRROR_PIDFILE]
-  -v          also log bursts that sent nothing [MIRROR_VERBOSE=1]
-  -h          print this text and exit
+Usage: $me [options] SOURCE DEST [DEST ...]
+       $me [options] -s SOURCE -d DEST [-d DEST ...]
+Keeps each rsync destination DEST (rsync://user@host/module/, host:path/, a
+local path...) a mirror of the folder SOURCE: a full sync at start, then one
+rsync per DEST for each burst of changes; a log line per sync on stderr. Exits
+0 on SIGINT, SIGTERM or SIGHUP, 1 when the source or the watcher goes. Options,
+which win over the environment variable beside them (default after the =):
+  -s DIR      MIRROR_SOURCE          the folder to mirror
+  -d DEST     MIRROR_DESTS           a destination; repeatable (white space apart)
+  -q SECONDS  MIRROR_QUIET=0.05      quiet period that ends a burst
+  -m SECONDS  MIRROR_MAX_DELAY=0.5   longest a burst waits for its quiet period
+  -x PATTERN  MIRROR_EXCLUDES        rsync exclude pattern: neither watched nor
+                                     sent; repeatable (white space apart)
+  -f SECONDS  MIRROR_FULL_EVERY=0    also sync everything this often; 0: never
+  -o OPTS     MIRROR_RSYNC_OPTS      more rsync options, e.g. '-H -A -X'
+  -b SECONDS  MIRROR_BACKOFF_MAX=60  longest wait between retries of a DEST
+  -i PATH     MIRROR_INOTIFYWAIT     the watcher [../inotifywait, else PATH's]
+  -p FILE     MIRROR_PIDFILE         write the watcher's process id to FILE
+  -v          MIRROR_VERBOSE=1       also log bursts that sent nothing
+  -h                                 print this text and exit
 EOF
 }
-
 say() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -44,19 +38,13 @@ read -r -a rsync_opts <<<"${MIRROR_RSYNC_OPTS:-}"
 read -r -a excludes <<<"${MIRROR_EXCLUDES:-}"
 while getopts s:d:q:m:x:f:o:b:i:p:vh opt; do
 	case $opt in
-	s) src=$OPTARG ;;
-	d) dests+=("$OPTARG") ;;
-	q) quiet=$OPTARG ;;
-	m) maxdelay=$OPTARG ;;
-	x) excludes+=("$OPTARG") ;;
-	f) full_every=$OPTARG ;;
+	s) src=$OPTARG ;;           d) dests+=("$OPTARG") ;;
+	q) quiet=$OPTARG ;;         m) maxdelay=$OPTARG ;;
+	x) excludes+=("$OPTARG") ;; f) full_every=$OPTARG ;;
 	o) read -r -a rsync_opts <<<"$OPTARG" ;;
-	b) backoff_max=$OPTARG ;;
-	i) iw=$OPTARG ;;
-	p) pidfile=$OPTARG ;;
-	v) verbose=1 ;;
-	h) usage; exit 0 ;;
-	*) usage >&2; exit 1 ;;
+	b) backoff_max=$OPTARG ;;   i) iw=$OPTARG ;;
+	p) pidfile=$OPTARG ;;       v) verbose=1 ;;
+	h) usage; exit 0 ;;         *) usage >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -69,21 +57,15 @@ shift $((OPTIND - 1))
 [ -d "$src" ] || die "$src is not a folder"
 [[ $full_every =~ ^[0-9]+$ ]] || die "-f: '$full_every' is not a whole number of seconds"
 [[ $backoff_max =~ ^[1-9][0-9]*$ ]] || die "-b: '$backoff_max' is not a whole number of seconds"
-if [ -z "$iw" ]; then
-	iw=$(cd "$(dirname "$0")/.." && pwd -P)/inotifywait
-	[ -x "$iw" ] || iw=inotifywait
-fi
+[ -n "$iw" ] || { iw=${0%/*}/../inotifywait; [ -x "$iw" ] || iw=inotifywait; }
 command -v "$iw" >/dev/null 2>&1 || die "no inotifywait at '$iw' (use -i)"
+case $iw in */*) iw=$(cd "${iw%/*}" && pwd -P)/${iw##*/} ;; esac   # it runs in the source
 command -v rsync >/dev/null 2>&1 || die "rsync is not installed"
 src=$(cd "$src" && pwd -P && echo x) || die "cannot enter $src"
 src=${src%?x}   # the physical path, even when it ends in a newline
+work=$(w=$(mktemp -d "${TMPDIR:-/tmp}/mirror.XXXXXX") && cd "$w" && pwd -P) || die "cannot make a work folder"
+[[ $work/ != "$src"/* ]] || { rm -rf "$work"; die "the work folder $work is in the source; set TMPDIR"; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mirror.XXXXXX") || die "cannot make a work folder"
-work=$(cd "$work" && pwd -P)
-if [[ $work/ == "$src"/* ]]; then
-	rm -rf "$work"
-	die "the work folder $work is inside the source; set TMPDIR to a folder outside it"
-fi
 iw_pid='' child='' events=''
 cleanup() {
 	trap '' INT TERM HUP
@@ -148,93 +130,62 @@ rsync_to() {
 	local i=$1 d=${dests[$1]} start=$EPOCHREALTIME rc delay
 	shift
 	# In the background: bash runs no trap while a foreground child runs.
-	rsync "$@" --stats "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" \
-		>"$work/stats" 2>"$work/rsync.err" &
-	child=$!
-	wait "$child"
-	rc=$? child=
+	rsync "$@" --stats --no-h "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" >"$work/stats" 2>"$work/rsync.err" &
+	child=$! && wait "$child"
+	rc=$? child=''
 	if ((rc == 0 || rc == 24)); then   # 24: files vanished meanwhile
 		((fails[i] == 0)) || say "$d is in sync again"
 		fails[i]=0 due[i]=0
-		awk -v me="$me" -v d="$d" -v s="$start" -v e="$EPOCHREALTIME" '
-			/^Number of regular files transferred/ { f = $NF }
-			/^Total transferred file size/ { b = $(NF - 1) }
-			END { gsub(",", "", f); gsub(",", "", b)
-				printf "%s: %s: %d file(s), %d bytes, %.2f s\n", me, d, f, b, e - s }
-		' "$work/stats" >&2
+		awk -F': ' -v p="$me: $d: " -v s="$start" -v e="$EPOCHREALTIME" '
+			/^Number of regular files transferred/ { f = $2 } /^Total transferred file size/ { b = $2 }
+			END { printf "%s%d file(s), %d bytes, %.2f s\n", p, f, b, e - s }' "$work/stats" >&2
 		return
 	fi
 	sed "s|^|$me: |" "$work/rsync.err" >&2
 	fails[i]=$((fails[i] + 1))
 	# 1, 2, 4 ... seconds, at most backoff_max (the shift stays below 63).
-	delay=$((fails[i] > 31 ? backoff_max : 1 << (fails[i] - 1)))
-	((delay <= backoff_max)) || delay=$backoff_max
+	delay=$((fails[i] > 31 || 1 << (fails[i] - 1) > backoff_max ? backoff_max : 1 << (fails[i] - 1)))
 	due[i]=$((EPOCHSECONDS + delay))
 	say "rsync to $d failed (exit $rc, ${fails[i]} in a row); full sync again in ${delay}s"
 }
 
 # sync_due: each destination that may be tried now gets everything (full=1, or
-# after a failure) or the burst's paths in $work/list.
+# after a failure) or the burst's paths in $work/list, with -r for the folders
+# among them: one renamed in the tree has no events for what it holds. Sets
+# due_at, when the next retry or periodic sync is due (0: none).
 sync_due() {
 	local i
-	if ((next_full > 0 && EPOCHSECONDS >= next_full)); then
-		full=1 next_full=$((EPOCHSECONDS + full_every))
-	fi
+	((next_full == 0 || EPOCHSECONDS < next_full)) || full=1 next_full=$((EPOCHSECONDS + full_every))
+	due_at=$next_full
 	for i in "${!dests[@]}"; do
-		((due[i] <= EPOCHSECONDS)) || continue
-		if ((full || fails[i])); then
-			rsync_to "$i" -a --delete
+		if ((due[i] > EPOCHSECONDS)); then :
+		elif ((full || fails[i])); then rsync_to "$i" -a --delete
 		elif [ -s "$work/list" ]; then
-			rsync_to "$i" -a --files-from="$work/list" --from0 --delete-missing-args --force
-		elif ((verbose)); then
-			say "${dests[i]}: nothing to send"
+			rsync_to "$i" -a -r --files-from="$work/list" --from0 --delete-missing-args --force
+		elif ((verbose)); then say "${dests[i]}: nothing to send"
 		fi
+		((due[i] > 0 && (due_at == 0 || due[i] < due_at))) && due_at=${due[i]}
 	done
 	full=0
 	: >"$work/list"
-}
-
-# wait_for: sets t, how long the next read may wait: until the next retry or
-# periodic sync is due, at least 0.01 s; empty: no limit.
-wait_for() {
-	local i due_at=$next_full
-	for i in "${!dests[@]}"; do
-		((due[i] > 0 && (due_at == 0 || due[i] < due_at))) && due_at=${due[i]}
-	done
-	t=
-	((due_at == 0)) || t=$((due_at > EPOCHSECONDS ? due_at - EPOCHSECONDS : 0))
-	[ "$t" != 0 ] || t=0.01
 }
 
 # records: the records in $work/chunk, taken whole (bash is slow per record); a
 # marker's path is empty, which rsync skips. Only the events field is matched
 # whole: a path may hold any byte.
 records() {
-	local recs evs all r
+	local recs all r
 	mapfile -d '' -t recs <"$work/chunk"
 	((${#recs[@]})) || return
 	recs[0]=$partial${recs[0]} partial=''
 	# The chunk may end inside a record, whose rest comes with the next one.
-	if [ "$(tail -c 1 "$work/chunk" | tr '\0' x)" != x ]; then
-		partial=${recs[-1]}
-		unset 'recs[-1]'
-	fi
-	evs=("${recs[@]%% *}")
-	printf -v all ' %s' "${evs[@]}" ' '
-	[[ $all == *' BATCH_END '* ]] && batch_end=1
-	if [[ $all == *' Q_OVERFLOW '* ]]; then
-		say "the kernel's event queue overflowed: events were lost; full sync"
-		full=1
-	fi
-	[[ $all == *_SELF* || $all == *' MOVED_TO,ISDIR '* ]] && for r in "${recs[@]}"; do
-		case $r in
-		'DELETE_SELF ./' | 'MOVE_SELF ./')
-			die "the source folder $src was deleted or moved; stopping" ;;
-		# A folder renamed in the tree has no events for what it holds.
-		'MOVED_TO,ISDIR '*) [ ! -d "$src/${r#* }" ] ||
-			mapfile -d '' -t -O ${#paths[@]} paths \
-				< <(cd "$src" && find "${r#* }" -mindepth 1 -print0) ;;
-		esac
+	[ "$(tail -c 1 "$work/chunk" | tr '\0' x)" = x ] || { partial=${recs[-1]}; unset 'recs[-1]'; }
+	printf -v all ' %s' "${recs[@]%% *}" ' '
+	[[ $all != *' BATCH_END '* ]] || batch_end=1
+	[[ $all != *' Q_OVERFLOW '* ]] || { full=1; say "the kernel's event queue overflowed: events were lost; full sync"; }
+	[[ $all == *' '[DM][EO][LV]E_SELF' '* ]] && for r in "${recs[@]}"; do
+		[[ $r != 'DELETE_SELF ./' && $r != 'MOVE_SELF ./' ]] ||
+			die "the source folder $src was deleted or moved; stopping"
 	done
 	recs=("${recs[@]#* }")
 	paths+=("${recs[@]%/}")
@@ -248,10 +199,10 @@ sync_due
 # dd copies all that is there after it, and bash reads the records from a file.
 # Bursts that ended while rsync ran are in one chunk, and go out as one.
 while :; do
-	wait_for
+	t=''   # wait in read until the next retry or periodic sync is due
+	((due_at == 0)) || { t=$((due_at - EPOCHSECONDS)); ((t > 0)) || t=0.01; }
 	IFS= read -r -d '' -n 1 ${t:+-t "$t"} -u "$events" first
-	rc=$?
-	((rc <= 128)) || { sync_due; continue; }   # timed out: something is due
+	rc=$?; ((rc <= 128)) || { sync_due; continue; }   # timed out: something is due
 	((rc == 0)) || die "the watcher ended; stopping: $(cat "$work/iw.err")"
 	{
 		if [ -n "$first" ]; then printf '%s' "$first"; else printf '\0'; fi
@@ -259,9 +210,7 @@ while :; do
 	} >"$work/chunk"
 	records
 	((batch_end)) || continue
-	if ((${#paths[@]})); then
-		printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
-	fi
+	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
 	paths=() batch_end=0
 	sync_due
 done

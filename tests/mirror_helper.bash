@@ -77,8 +77,9 @@ start_daemon() {
 			URL="rsync://rsync_backup@127.0.0.1:$PORT/backup/"
 			return 0
 		fi
-		kill "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
+		# It may be gone already: neither status is an error here.
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
 		DAEMON_PID=
 	done
 	fail "no rsync daemon could start (last port $PORT): $(tail -5 rsyncd.log)"
@@ -204,14 +205,14 @@ mirror_teardown() {
 	fi
 	stop_mirror || true
 	for p in ${EXTRA_PIDS:-}; do
-		kill "$p" 2>/dev/null
+		kill "$p" 2>/dev/null || true
 	done
 	for p in ${EXTRA_PIDS:-}; do
-		wait "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
 	done
 	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
 	fi
 	return 0
 }
