@@ -2341,6 +2341,8 @@ scanned_unread(struct watcher *wt, int idx, const char *name)
 
 static int walk_new(struct watcher *wt, int at, const char *name,
     struct outbuf *path, int idx, event_fn fn, void *arg);
+static int name_leaves_later(const struct watcher *wt, int parent,
+    const char *name);
 static void tree_move(struct watcher *wt, int idx, int parent,
     const char *name);
 
@@ -2634,6 +2636,21 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 
 	if (fd < 0)
 		return errno;
+	/*
+	 * Named by an event, read behind the file system: if the name was
+	 * deleted or renamed since, the one opened may be another directory
+	 * that took the name after. The kernel queued that before the open,
+	 * so the queue read now says; its events tell where the one named
+	 * went, and the CREATE or MOVED_TO of the other follows.
+	 */
+	if (at == AT_FDCWD && parent >= 0) {
+		queue_fill(wt);
+		if (name_leaves_later(wt, parent,
+			wt->table.names + wt->table.w[idx].name)) {
+			close(fd);
+			return ENOENT;
+		}
+	}
 	err = node_watch_fd(wt, idx, fd, path->data, mask);
 	/*
 	 * Watched already: met by a scan, it moved here before this part
@@ -2879,6 +2896,10 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	if (old >= 0 && err != 0)
 		wt->table.w[old].gone = 0; /* nothing took its place */
+	/* The name left after the check above: as there. */
+	if (err == ENOENT && old >= 0 && moved_in == MOVED_IN &&
+	    name_leaves_later(wt, parent, name))
+		tree_retell(wt, old, fn, arg);
 	if (err == EEXIST && old >= 0) {
 		/*
 		 * The same one: scanned already, under the name of the

@@ -148,3 +148,33 @@ adopted_race() {
 	told_before "t/P/b/|c|CREATE,ISDIR" "t/|c2|DELETE,ISDIR"
 	! grep -q '|a|' out || fail "an event inside the directory told empty"
 }
+
+@test "a directory moved in, then renamed and replaced by a new one of its name before the watcher opened it, is told where it went, and the new one as new" {
+	mkdir -p t prep/X
+	echo one >prep/X/f1
+	# The MOVED_TO of X is read; as its directory is opened by that path,
+	# X has moved on to a and a new X has taken its place.
+	cat >g.gdb <<'GDB'
+set pagination off
+set breakpoint pending on
+break openat64 if $_streq((char *)$rsi, "t/X/")
+commands
+  silent
+  shell mv t/X t/a && mkdir t/X && echo new >t/X/g && touch reached1
+  delete 1
+  continue
+end
+GDB
+	start_gdb g.gdb
+	mv prep/X t/X
+	wait_file_match out '^t/X/\|g\|CLOSE_WRITE,CLOSE$'
+	[ -f reached1 ] || fail "the breakpoint was not reached"
+	echo two >>t/a/f1
+	echo two >>t/X/g
+	wait_file_match out '^t/a/\|f1\|MODIFY$'
+	wait_file_match out '^t/X/\|g\|MODIFY$'
+	told_before "t/|a|MOVED_TO,ISDIR" "t/a/|f1|CREATE"
+	told_before "t/|X|CREATE,ISDIR" "t/X/|g|CREATE"
+	[ "$(grep -cxF "t/X/|g|CREATE" out)" -eq 1 ] || fail "g told $(grep -cxF "t/X/|g|CREATE" out) times"
+	! grep -q '^t/X/|f1|' out || fail "f1 told in the new X"
+}
