@@ -74,7 +74,13 @@ outlived_by_control() {
 	}
 	wait_exit
 	expect_status 2
-	expect out
+	# Slowed (sanitizers, load), it may have overflowed the queue: that
+	# is printed, and is all that may be.
+	if grep -q Q_OVERFLOW out; then
+		! grep -qv '^ Q_OVERFLOW $' out || fail "more than overflows printed: $(cat out)"
+	else
+		expect out
+	fi
 }
 
 @test "inotifywatch counts every event of a stream" {
