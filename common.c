@@ -2714,8 +2714,13 @@ later_add(struct watcher *wt, int parent, const char *name, int tries,
 	struct later *l;
 	size_t i;
 
-	if (tries >= LATER_TRIES)
+	if (tries >= LATER_TRIES) {
+		/* Never silent: what happens in it from here on is lost. */
+		msg("Couldn't watch new directory %s%s: its path kept leading "
+		    "elsewhere",
+		    watch_path(wt, parent, NULL), name);
 		return;
+	}
 	for (i = 0; i < wt->nlater; i++)
 		if (wt->later[i].parent == parent &&
 		    strcmp(wt->later[i].name, name) == 0)

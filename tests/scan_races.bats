@@ -178,3 +178,26 @@ GDB
 	[ "$(grep -cxF "t/X/|g|CREATE" out)" -eq 1 ] || fail "g told $(grep -cxF "t/X/|g|CREATE" out) times"
 	! grep -q '^t/X/|f1|' out || fail "f1 told in the new X"
 }
+
+@test "a new directory the watcher cannot tell from another after its retries is reported on stderr, and watching goes on" {
+	mkdir -p t
+	# Every watch a scan places (the mask with IN_MASK_CREATE) is asked
+	# of t instead, which is watched: the kernel refuses it, and the new
+	# directory seems another one, watched already.
+	cat >g.gdb <<'GDB'
+set pagination off
+set breakpoint pending on
+break inotify_add_watch if ($rdx & 0x10000000) != 0
+commands
+  silent
+  set {char[2]}$rsi = "t"
+  continue
+end
+GDB
+	start_gdb g.gdb
+	mkdir t/X
+	wait_file_match err "^Couldn't watch new directory t/X: its path kept leading elsewhere\$"
+	[ "$(grep -c "Couldn't watch" err)" -eq 1 ] || fail "reported more than once: $(cat err)"
+	touch t/after
+	wait_file_match out '^t/\|after\|CLOSE_WRITE,CLOSE$'
+}
