@@ -72,7 +72,12 @@ cleanup() {
 	# The watcher writes out what it holds before it ends: not to us.
 	[ -z "$events" ] || exec {events}<&-
 	for p in $child $iw_pid; do kill "$p" 2>/dev/null; done
-	for p in $child $iw_pid; do wait "$p" 2>/dev/null; done
+	# A stop never hangs: what has not ended within 10 s is killed.
+	for p in $child $iw_pid; do
+		for i in {1..100}; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		! kill -KILL "$p" 2>/dev/null || say "process $p did not end on SIGTERM; killed"
+		wait "$p" 2>/dev/null
+	done
 	rm -rf "$work"
 	[ -z "$pidfile" ] || rm -f "$pidfile"
 }

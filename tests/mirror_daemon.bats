@@ -226,6 +226,20 @@ synced_times() {
 	[ "$(grep -c ' file(s), ' mirror.err)" -ge "$1" ]
 }
 
+@test "mirror.sh stops within seconds on SIGTERM, status 0 and nothing left, even when its watcher ignores SIGTERM" {
+	mkdir -p src
+	echo seed >src/seed
+	# A watcher deaf to SIGTERM: the ignored signal stays ignored across exec.
+	printf '#!/bin/bash\ntrap "" TERM\necho "Watches established." >&2\nexec sleep 600\n' >deaf
+	chmod +x deaf
+	start_mirror -i "$PWD/deaf" -s src -d "$URL"
+	wait_synced module/seed
+	start=$SECONDS
+	stop_mirror
+	[ $((SECONDS - start)) -lt 30 ] || fail "the stop took $((SECONDS - start)) s"
+	grep -q 'did not end on SIGTERM; killed$' mirror.err || fail "no word of the kill: $(cat mirror.err)"
+}
+
 @test "mirror.sh uses no CPU while nothing changes, and stops cleanly on SIGTERM" {
 	local before after
 	mkdir src

@@ -175,12 +175,15 @@ still_there() {
 # stop_mirror: SIGTERM to mirror.sh, which must end all its children and
 # exit 0; wait for it. Kills by pid whatever it left behind, and fails then.
 stop_mirror() {
-	local pid=$MIRROR_PID ids left
+	local pid=$MIRROR_PID ids left stuck
 	[ -n "$pid" ] || return 0
 	MIRROR_PID=
 	ids=$(descendants "$pid")
 	kill "$pid" 2>/dev/null
+	stuck=
 	if ! within "$MIRROR_DEADLINE" eval '! alive '"$pid"; then
+		# Where each process waits says why it did not end.
+		stuck=$(ps -o pid=,stat=,wchan:24=,args= -p "$pid" --ppid "$pid" 2>&1)
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	status=0
@@ -189,9 +192,9 @@ stop_mirror() {
 	if [ -n "$left" ]; then
 		kill $left 2>/dev/null
 		kill -CONT $left 2>/dev/null
-		fail "mirror.sh left processes behind: $left"
-		return 1
 	fi
+	[ -z "$stuck" ] || fail "mirror.sh did not end within ${MIRROR_DEADLINE}s of SIGTERM: $stuck; its log: $(cat mirror.err)"
+	[ -z "$left" ] || fail "mirror.sh left processes behind: $left"
 	[ "$status" -eq 0 ] || fail "mirror.sh exited with status $status on SIGTERM"
 	[ -z "$(ls -A work)" ] || fail "work folder left behind: $(ls -A work)"
 }
