@@ -542,9 +542,12 @@ path_cut(struct outbuf *path, size_t len)
 	path->data[len] = '\0';
 }
 
-/* Writes all that is buffered; -1 with errno set if fd refused it. */
+/*
+ * Writes all that is buffered; -1 with errno set if fd refused it, or
+ * ETIMEDOUT if fd (non-blocking) took nothing for idle_ms (-1: no limit).
+ */
 int
-outbuf_flush(struct outbuf *ob, int fd)
+outbuf_flush(struct outbuf *ob, int fd, int idle_ms)
 {
 	size_t off = 0;
 
@@ -552,16 +555,17 @@ outbuf_flush(struct outbuf *ob, int fd)
 		ssize_t n = write(fd, ob->data + off, ob->len - off);
 
 		if (n < 0) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN) {
-				struct pollfd p = { .fd = fd,
-					.events = POLLOUT };
-
-				poll(&p, 1, -1);
-				continue;
+			if (errno != EAGAIN)
+				return -1;
+			if (poll(&p, 1, idle_ms) == 0) {
+				errno = ETIMEDOUT;
+				return -1;
 			}
-			return -1;
+			continue;
 		}
 		off += (size_t)n;
 	}

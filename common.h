@@ -140,7 +140,7 @@ void outbuf_reserve(struct outbuf *ob, size_t extra);
 void outbuf_add(struct outbuf *ob, const void *p, size_t n);
 void outbuf_addc(struct outbuf *ob, char c);
 void outbuf_adds(struct outbuf *ob, const char *s);
-int outbuf_flush(struct outbuf *ob, int fd);
+int outbuf_flush(struct outbuf *ob, int fd, int idle_ms);
 
 /*
  * The watcher: the kernel's watches of the operands (and, under -r, of

@@ -66,6 +66,8 @@ struct format {
  * past it the kernel queue is left to fill, and its overflow is reported.
  */
 #define OUTPUT_HELD_MAX (64u << 20)
+/* After a signal that ends us, how long a reader may take nothing (ms). */
+#define OUTPUT_STOP_WAIT_MS 2000
 
 struct printer {
 	const struct options *opt;
@@ -647,7 +649,7 @@ output_write(void *arg)
 	size_t off = 0;
 
 	if (!pr->out_pipe) {
-		if (outbuf_flush(ob, pr->out_fd) < 0)
+		if (outbuf_flush(ob, pr->out_fd, -1) < 0)
 			die("Couldn't write events: %s", strerror(errno));
 		return;
 	}
@@ -668,11 +670,23 @@ output_write(void *arg)
 	ob->len -= off;
 }
 
-/* Before exit: everything held is written, waiting for the reader. */
+/*
+ * Before exit: everything held is written, waiting for the reader. After
+ * a signal that ends us, a reader that takes nothing for a while is not
+ * waited for: the signal ends us then, as it ends a program that does
+ * not catch it, whatever its reader does.
+ */
 static void
-output_finish(struct printer *pr)
+output_finish(struct printer *pr, int signalled)
 {
-	if (outbuf_flush(&pr->out, pr->out_fd) < 0) {
+	if (outbuf_flush(&pr->out, pr->out_fd,
+		signalled ? OUTPUT_STOP_WAIT_MS : -1) < 0) {
+		if (errno == ETIMEDOUT) {
+			msg("Couldn't write the last events: the reader took "
+			    "none for %d seconds.",
+			    OUTPUT_STOP_WAIT_MS / 1000);
+			return;
+		}
 		if (errno == EPIPE)
 			output_gone(pr);
 		die("Couldn't write events: %s", strerror(errno));
@@ -754,7 +768,7 @@ main(int argc, char **argv)
 		run.batch_max_ms = opt.batch_max_ms;
 	}
 	end = watcher_run(wt, &run);
-	output_finish(&pr);
+	output_finish(&pr, end == RUN_SIGNAL);
 	printer_free(&pr);
 	watcher_free(wt);
 	path_list_free(&pl);

@@ -367,7 +367,7 @@ table_print(struct watcher *wt, const struct stats *st)
 		outbuf_adds(&out, watch_path(wt, rows[i].watch, NULL));
 		outbuf_addc(&out, '\n');
 	}
-	if (outbuf_flush(&out, STDOUT_FILENO) < 0)
+	if (outbuf_flush(&out, STDOUT_FILENO, -1) < 0)
 		die("Couldn't write the table: %s", strerror(errno));
 	free(out.data);
 	free(rows);

@@ -257,3 +257,21 @@ load iw_helper
 	wait_exit
 	expect out "$PWD/w/ CREATE a"
 }
+
+@test "inotifywait -m ends on SIGTERM with 143 even when its reader takes nothing more" {
+	mkfifo pipe
+	# The reader opens the pipe and never reads.
+	sleep 600 <pipe 3>&- &
+	WRITER=$!
+	"$IW" -m --format '%f' w >pipe 2>err 3>&- &
+	PID=$!
+	wait_file_match err '^Watches established\.$'
+	# Far more than the pipe holds: the watcher is left holding the rest.
+	for i in $(seq 3000); do : >"w/a-name-long-enough-to-fill-the-pipe-soon-$i"; done
+	kill -TERM "$PID"
+	wait_exit
+	[ "$status" -eq 143 ] || fail "status $status"
+	# Ours says so; the reference dies in its write, saying nothing.
+	is_reference || grep -q "^Couldn't write the last events: the reader took none for 2 seconds\.\$" err ||
+		fail "no word of the events left unwritten"
+}
