@@ -1505,6 +1505,15 @@ excluded(struct watcher *wt, const char *dir, size_t len)
 	return 0;
 }
 
+/* Whether the entry name (len bytes) of watch parent is left unwatched. */
+static int
+child_excluded(struct watcher *wt, int parent, const char *name, size_t len)
+{
+	watch_path(wt, parent, NULL);
+	outbuf_add(&wt->scratch, name, len);
+	return excluded(wt, wt->scratch.data, wt->scratch.len);
+}
+
 /*
  * File systems whose directories count their subdirectories in their
  * link count, so that a directory with two links has none: ext2-4, xfs,
@@ -2343,6 +2352,9 @@ scanned_unread(struct watcher *wt, int idx, const char *name)
 		e->mask |= SCANNED_UNREAD;
 }
 
+/* walk_new's answer when the name an event gave left before the open. */
+#define WALK_NAME_LEFT (-1)
+
 static int walk_new(struct watcher *wt, int at, const char *name,
     struct outbuf *path, int idx, event_fn fn, void *arg);
 static int name_leaves_later(const struct watcher *wt, int parent,
@@ -2627,6 +2639,7 @@ scan_dir(struct watcher *wt, int fd, struct outbuf *path, int idx, event_fn fn,
  * cannot make the scan watch one directory and read another. Once all
  * below it is watched and read, it gets the whole mask, through a
  * descriptor opened with O_PATH, which makes no event of its own.
+ * Returns 0 or an errno value, or WALK_NAME_LEFT (below).
  */
 static int
 walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
@@ -2652,7 +2665,7 @@ walk_new(struct watcher *wt, int at, const char *name, struct outbuf *path,
 		if (name_leaves_later(wt, parent,
 			wt->table.names + wt->table.w[idx].name)) {
 			close(fd);
-			return ENOENT;
+			return WALK_NAME_LEFT;
 		}
 	}
 	err = node_watch_fd(wt, idx, fd, path->data, mask);
@@ -2852,6 +2865,20 @@ owed_run(struct watcher *wt, event_fn fn, void *arg)
 }
 
 /*
+ * The name a new directory's event gave leaves later in the queue read,
+ * and is left to the events that follow. Moved in (its MOVED_TO told)
+ * over the directory old that a scan found, maybe this one: what old
+ * holds is owed after the MOVED_TO, told where the queue says it went,
+ * if anywhere.
+ */
+static void
+name_left(struct watcher *wt, int old, int moved_in, event_fn fn, void *arg)
+{
+	if (old >= 0 && moved_in == MOVED_IN)
+		tree_retell(wt, old, fn, arg);
+}
+
+/*
  * A new directory appeared under watch parent: watch it and all below.
  * Returns whether it was scanned.
  */
@@ -2875,13 +2902,7 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	if (owed_within(wt, parent))
 		return 0;
 	if (name_leaves_later(wt, parent, name)) {
-		/*
-		 * Moved in (its MOVED_TO told) over the directory a scan
-		 * found, maybe this one: what it holds is owed after the
-		 * MOVED_TO, told where the queue says it went, if anywhere.
-		 */
-		if (old >= 0 && moved_in == MOVED_IN)
-			tree_retell(wt, old, fn, arg);
+		name_left(wt, old, moved_in, fn, arg);
 		return 0;
 	}
 	base = watch_path(wt, parent, &len);
@@ -2905,10 +2926,13 @@ tree_add_dir(struct watcher *wt, int parent, const char *name, int tries,
 	err = walk_new(wt, AT_FDCWD, path.data, &path, idx, fn, arg);
 	if (old >= 0 && err != 0)
 		wt->table.w[old].gone = 0; /* nothing took its place */
-	/* The name left after the check above: as there. */
-	if (err == ENOENT && old >= 0 && moved_in == MOVED_IN &&
-	    name_leaves_later(wt, parent, name))
-		tree_retell(wt, old, fn, arg);
+	/* The name left after the check above, before the open. */
+	if (err == WALK_NAME_LEFT) {
+		node_drop(wt, idx);
+		free(path.data);
+		name_left(wt, old, moved_in, fn, arg);
+		return 0;
+	}
 	if (err == EEXIST && old >= 0) {
 		/*
 		 * The same one: scanned already, under the name of the
@@ -3840,12 +3864,9 @@ fan_place(struct watcher *wt, const char *real, size_t len)
 				slash = strchrnul(p, '/');
 				if (!wt->recursive && ++depth > 1)
 					break;
-				watch_path(wt, idx, NULL);
-				outbuf_add(&wt->scratch, p,
-				    (size_t)(slash - p));
 				/* Left out here; another spelling may reach it. */
-				if (excluded(wt, wt->scratch.data,
-					wt->scratch.len))
+				if (child_excluded(wt, idx, p,
+					(size_t)(slash - p)))
 					break;
 				n = (size_t)(slash - p);
 				if (n > NAME_MAX)
@@ -4035,9 +4056,7 @@ fan_entry_tree(struct watcher *wt, int dir, uint32_t bits, const char *name,
 	 */
 	if (c < 0 && wt->recursive && !wt->table.w[dir].gone && obj->fs >= 0 &&
 	    obj->fh != NULL) {
-		watch_path(wt, dir, NULL);
-		outbuf_adds(&wt->scratch, name);
-		if (!excluded(wt, wt->scratch.data, wt->scratch.len)) {
+		if (!child_excluded(wt, dir, name, strlen(name))) {
 			c = fan_node_new(wt, dir, name, strlen(name));
 			fan_cache_put(wt, obj->fs, obj->fh, c);
 		}
