@@ -7,13 +7,6 @@ load helper
 load iw_helper
 load iwatch_helper
 
-# needs_fanotify: skip unless this process may use the back end, and
-# unless the binary under test is ours (the reference ignores -S).
-needs_fanotify() {
-	deliberate_difference "the reference ignores -F and -S"
-	has_fanotify || skip "fanotify needs CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH"
-}
-
 # inotify_watches PID: the inotify watches the process holds.
 inotify_watches() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | grep -c '^inotify wd:'

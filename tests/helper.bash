@@ -54,6 +54,13 @@ has_fanotify() {
 	[ $((0x$caps >> 21 & 1)) -eq 1 ] && [ $((0x$caps >> 2 & 1)) -eq 1 ]
 }
 
+# needs_fanotify: the binary is ours (the reference ignores -F and -S),
+# and may take fanotify marks here.
+needs_fanotify() {
+	deliberate_difference "the reference ignores -F and -S"
+	has_fanotify || skip "fanotify needs CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH"
+}
+
 # backend_ready: skip the test if the back end under test cannot run here.
 backend_ready() {
 	if [ "${BACKEND:-}" = fanotify ] && ! has_fanotify; then

@@ -12,12 +12,6 @@ replay() {
 	    --writers "$1" --rounds 30 --ops 500 ${2:+"$2"}
 }
 
-# needs_fanotify: the binary is ours, and may use -S here.
-needs_fanotify() {
-	deliberate_difference "the reference ignores -S"
-	has_fanotify || skip "fanotify needs CAP_SYS_ADMIN and CAP_DAC_READ_SEARCH"
-}
-
 @test "the -m -r event stream rebuilds the tree exactly, one writer, 30 rounds of 500 operations" {
 	replay 1
 }
