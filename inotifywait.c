@@ -68,13 +68,20 @@ struct format {
 #define OUTPUT_HELD_MAX (64u << 20)
 /* After a signal that ends us, how long a reader may take nothing (ms). */
 #define OUTPUT_STOP_WAIT_MS 2000
+/*
+ * A pipe that fills is grown once to this (Linux's default pipe-max-size),
+ * so that a reader which falls behind finds what is held there, and takes
+ * it in one read, not 64 KiB a wake-up.
+ */
+#define OUTPUT_PIPE_GROWN (1 << 20)
 
 struct printer {
 	const struct options *opt;
 	struct format fmt;
 	struct outbuf out;
 	int out_fd;
-	int out_pipe; /* a pipe of our own: never block on it */
+	int out_pipe;   /* a pipe of our own: never block on it */
+	int pipe_grown; /* its size was set, or could not be */
 	uint32_t user_mask;
 	int status;
 	int batch_open; /* events printed since the last BATCH_END */
@@ -658,6 +665,13 @@ output_write(void *arg)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN && !pr->pipe_grown) {
+			/* Not granted (a user's pipe quota): it stays as it is. */
+			pr->pipe_grown = 1;
+			if (fcntl(pr->out_fd, F_SETPIPE_SZ, OUTPUT_PIPE_GROWN) >
+			    0)
+				continue;
+		}
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n < 0 && errno == EPIPE)

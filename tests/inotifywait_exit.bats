@@ -266,8 +266,11 @@ load iw_helper
 	"$IW" -m --format '%f' w >pipe 2>err 3>&- &
 	PID=$!
 	wait_file_match err '^Watches established\.$'
-	# Far more than the pipe holds: the watcher is left holding the rest.
-	for i in $(seq 3000); do : >"w/a-name-long-enough-to-fill-the-pipe-soon-$i"; done
+	# Far more than the pipe holds, even grown to 1 MiB (three lines of
+	# 200 bytes a file): the watcher is left holding the rest.
+	local long
+	long=$(printf '%0195d' 0)
+	for i in $(seq 3000); do : >"w/$long-$i"; done
 	kill -TERM "$PID"
 	wait_exit
 	[ "$status" -eq 143 ] || fail "status $status"

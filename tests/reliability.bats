@@ -124,6 +124,36 @@ for i in range(100000):
 	[ "$(wc -l <out)" -eq 200000 ] || fail "$(wc -l <out) lines"
 }
 
+@test "a reader that falls behind finds all that is held in the pipe, for one read" {
+	deliberate_difference "the reference blocks on a full pipe of 64 KiB"
+	needs_inotify "fanotify merges the queued repeats of one file's events"
+	# 8,000 lines of 64 bytes, 512,000 bytes, are made while the reader
+	# waits; the bytes the pipe holds (FIONREAD) must reach them all. Two
+	# names take turns: the kernel merges an event that repeats the last.
+	python3 - "$IW" <<'PY' || fail "see above"
+import fcntl, os, struct, subprocess, sys, termios, time
+names = ["w/" + c * 61 for c in "ab"]
+watcher = subprocess.Popen([sys.argv[1], "-m", "-e", "close_write",
+                            "--format", "%w%f", "w"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+while b"Watches established." not in watcher.stderr.readline():
+    pass
+for i in range(8000):
+    open(names[i % 2], "w").close()
+want, held = 8000 * 64, 0
+deadline = time.monotonic() + 20
+while held < want and time.monotonic() < deadline:
+    time.sleep(0.05)
+    buf = fcntl.ioctl(watcher.stdout.fileno(), termios.FIONREAD, b"\0" * 4)
+    held = struct.unpack("i", buf)[0]
+got = os.read(watcher.stdout.fileno(), 4 << 20)
+watcher.kill()
+watcher.wait()
+if got != "".join(n + "\n" for n in names).encode() * 4000:
+    sys.exit("the pipe held %d bytes, one read took %d of %d" % (held, len(got), want))
+PY
+}
+
 # overflow_queue: makes the kernel queue of the stopped watcher overflow
 # (it holds 16384 events), then lets the watcher go on.
 overflow_queue() {
