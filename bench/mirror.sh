@@ -6,7 +6,9 @@
 #   classic    the one-rsync-per-event `inotifywait | while read` loop (ours).
 # Each run starts each tool on a fresh folder, waits for its first full
 # sync, then makes the changes one after the other, each once the mirror
-# caught up with the last. A mirror not equal after LIMIT seconds counts
+# caught up with the last. Nothing is deleted before the end: ext4 makes
+# each new file slow for minutes after many were deleted (it looks for a
+# free inode not deleted of late), which would measure the last clean-up. A mirror not equal after LIMIT seconds counts
 # as "never". Prints the median of RUNS for each change and tool.
 #   bench/mirror.sh [RUNS]     (default 3; LIMIT=30 by default; TOOLS and
 #   CHANGES, lists separated by spaces, choose a part of the table)
@@ -43,16 +45,16 @@ wait_for() {
 	done
 }
 
-# An rsync daemon on a free port of 127.0.0.1, module "backup" in $dst.
-src=$work/src dst=$work/module
-mkdir -p "$dst"
+# An rsync daemon on a free port of 127.0.0.1, module "backup" in
+# $work/module; each run of each tool has a folder of its own there.
+mkdir -p "$work/module"
 printf 'rsync_backup:secret\n' >"$work/secrets"
 printf 'secret\n' >"$work/pass"
 chmod 600 "$work/secrets" "$work/pass"
 export RSYNC_PASSWORD=secret
 cat >"$work/rsyncd.conf" <<EOF
 [backup]
-	path = $dst
+	path = $work/module
 	read only = no
 	use chroot = no
 	munge symlinks = no
@@ -73,7 +75,7 @@ for port in $(seq "$base" $((base + 49))); do
 	daemon=
 done
 [ -n "${daemon:-}" ] || { echo "no rsync daemon could start" >&2; exit 1; }
-url="rsync://rsync_backup@127.0.0.1:$port/backup/"
+module_url="rsync://rsync_backup@127.0.0.1:$port/backup"
 
 start_tool() {
 	case $1 in
@@ -199,16 +201,36 @@ log_settled() {
 	done
 }
 
+# tool_idle: no rsync started by the tool runs. Each change starts then:
+# lsyncd's rsync ends a moment after the module is equal, and it sends
+# what changed meanwhile at once, not after its delay, which a change
+# made after a pause would see.
+tool_idle() {
+	local roots
+	roots="${pids[*]} $(cat "$work/iw.pid" 2>/dev/null)"
+	ps -e -o pid= -o ppid= -o comm= | awk -v roots="$roots" '
+		BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1 }
+		{ parent[$1] = $2; name[$1] = $3 }
+		END {
+			for (p in name)
+				if (name[p] == "rsync")
+					for (q = parent[p]; q > 1; q = parent[q])
+						if (q in mine) exit 1
+		}'
+}
+
 results=$work/results
 for run in $(seq "$runs"); do
 	for tool in "${tools[@]}"; do
 		echo "run $run of $runs: $tool..." >&2
-		rm -rf "$src" "${dst:?}"/* "$dst"/.[!.]* "$work/mirror.log"
-		mkdir "$src"
+		rm -f "$work/mirror.log"
+		src=$work/src-$run-$tool dst=$work/module/$run-$tool url=$module_url/$run-$tool/
+		mkdir "$src" "$dst"
 		echo seed >"$src/seed"
 		start_tool "$tool" || { echo "$tool did not start" >&2; stop_tool; continue; }
 		[ "$tool" != mirror.sh ] || log_settled
 		for change in "${changes[@]}"; do
+			wait_for tool_idle || echo "$tool: an rsync of it still runs after ${limit}s" >&2
 			syncs=$(grep -c ' file(s), ' "$work/mirror.log" 2>/dev/null)
 			"change_$change"
 			end=$(now)
