@@ -17,6 +17,7 @@ which win over the environment variable beside them (default after the =):
   -d DEST     MIRROR_DESTS           a destination; repeatable (white space apart)
   -q SECONDS  MIRROR_QUIET=0.05      quiet period that ends a burst
   -m SECONDS  MIRROR_MAX_DELAY=0.5   longest a burst waits for its quiet period
+  -n EVENTS   MIRROR_MAX_EVENTS=1000 a burst this many events long goes at once
   -x PATTERN  MIRROR_EXCLUDES        rsync exclude pattern: neither watched nor
                                      sent; repeatable (white space apart)
   -f SECONDS  MIRROR_FULL_EVERY=0    also sync everything this often; 0: never
@@ -33,15 +34,16 @@ die() { say "$*"; exit 1; }
 
 src=${MIRROR_SOURCE:-} quiet=${MIRROR_QUIET:-0.05} maxdelay=${MIRROR_MAX_DELAY:-0.5}
 full_every=${MIRROR_FULL_EVERY:-0} backoff_max=${MIRROR_BACKOFF_MAX:-60} dests=()
+max_events=${MIRROR_MAX_EVENTS:-1000}
 iw=${MIRROR_INOTIFYWAIT:-} pidfile=${MIRROR_PIDFILE:-} verbose=${MIRROR_VERBOSE:-0}
 read -r -a rsync_opts <<<"${MIRROR_RSYNC_OPTS:-}"
 read -r -a excludes <<<"${MIRROR_EXCLUDES:-}"
-while getopts s:d:q:m:x:f:o:b:i:p:vh opt; do
+while getopts s:d:q:m:n:x:f:o:b:i:p:vh opt; do
 	case $opt in
 	s) src=$OPTARG ;;           d) dests+=("$OPTARG") ;;
 	q) quiet=$OPTARG ;;         m) maxdelay=$OPTARG ;;
 	x) excludes+=("$OPTARG") ;; f) full_every=$OPTARG ;;
-	o) read -r -a rsync_opts <<<"$OPTARG" ;;
+	o) read -r -a rsync_opts <<<"$OPTARG" ;; n) max_events=$OPTARG ;;
 	b) backoff_max=$OPTARG ;;   i) iw=$OPTARG ;;
 	p) pidfile=$OPTARG ;;       v) verbose=1 ;;
 	h) usage; exit 0 ;;         *) usage >&2; exit 1 ;;
@@ -57,6 +59,7 @@ shift $((OPTIND - 1))
 [ -d "$src" ] || die "$src is not a folder"
 [[ $full_every =~ ^[0-9]+$ ]] || die "-f: '$full_every' is not a whole number of seconds"
 [[ $backoff_max =~ ^[1-9][0-9]*$ ]] || die "-b: '$backoff_max' is not a whole number of seconds"
+[[ $max_events =~ ^[1-9][0-9]*$ ]] || die "-n: '$max_events' is not a whole number of events"
 [ -n "$iw" ] || { iw=${0%/*}/../inotifywait; [ -x "$iw" ] || iw=inotifywait; }
 command -v "$iw" >/dev/null 2>&1 || die "no inotifywait at '$iw' (use -i)"
 case $iw in */*) iw=$(cd "${iw%/*}" && pwd -P)/${iw##*/} ;; esac   # it runs in the source
@@ -132,7 +135,7 @@ done
 # rsync_to I ARGS...: one rsync run to destination I, logged in one line; after
 # a failure, destination I gets a full sync, not before due[i] (epoch seconds).
 rsync_to() {
-	local i=$1 d=${dests[$1]} start=$EPOCHREALTIME rc delay
+	local i=$1 d=${dests[$1]} start=$EPOCHREALTIME rc delay st us
 	shift
 	# In the background: bash runs no trap while a foreground child runs.
 	rsync "$@" --stats --no-h "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" >"$work/stats" 2>"$work/rsync.err" &
@@ -141,9 +144,11 @@ rsync_to() {
 	if ((rc == 0 || rc == 24)); then   # 24: files vanished meanwhile
 		((fails[i] == 0)) || say "$d is in sync again"
 		fails[i]=0 due[i]=0
-		awk -F': ' -v p="$me: $d: " -v s="$start" -v e="$EPOCHREALTIME" '
-			/^Number of regular files transferred/ { f = $2 } /^Total transferred file size/ { b = $2 }
-			END { printf "%s%d file(s), %d bytes, %.2f s\n", p, f, b, e - s }' "$work/stats" >&2
+		# Read by bash, not awk: no process to start while the next burst waits.
+		us=$((${EPOCHREALTIME/[.,]/} - ${start/[.,]/})) && mapfile -t st <"$work/stats"
+		[[ ${st[*]} =~ files\ transferred:\ ([0-9]+).*transferred\ file\ size:\ ([0-9]+) ]]
+		printf '%s: %s: %d file(s), %d bytes, %d.%02d s\n' "$me" "$d" "${BASH_REMATCH[1]:-0}" \
+			"${BASH_REMATCH[2]:-0}" $((us / 1000000)) $((us / 10000 % 100)) >&2
 		return
 	fi
 	sed "s|^|$me: |" "$work/rsync.err" >&2
@@ -175,25 +180,30 @@ sync_due() {
 	: >"$work/list"
 }
 
-# records: the records in $work/chunk, taken whole (bash is slow per record); a
-# marker's path is empty, which rsync skips. Only the events field is matched
-# whole: a path may hold any byte.
+# records: the records in $work/chunk, taken whole: bash is slow per record,
+# and each pass over them delays the next rsync. A marker's path is empty,
+# which rsync skips. A name may hold any byte, the words of rare records
+# too: a marker found in one only sends the burst early, and those rare
+# records are then matched one by one.
 records() {
-	local recs all r
+	local recs all r over=0
 	mapfile -d '' -t recs <"$work/chunk"
+	recs[0]=$partial${recs[0]}
+	# The chunk ends in E: alone after a whole record, else after the start
+	# of one whose rest comes with the next chunk.
+	partial=${recs[-1]%E}
+	unset 'recs[-1]'
 	((${#recs[@]})) || return
-	recs[0]=$partial${recs[0]} partial=''
-	# The chunk may end inside a record, whose rest comes with the next one.
-	[ "$(tail -c 1 "$work/chunk" | tr '\0' x)" = x ] || { partial=${recs[-1]}; unset 'recs[-1]'; }
-	printf -v all ' %s' "${recs[@]%% *}" ' '
-	[[ $all != *' BATCH_END '* ]] || batch_end=1
-	[[ $all != *' Q_OVERFLOW '* ]] || { full=1; say "the kernel's event queue overflowed: events were lost; full sync"; }
-	[[ $all == *' '[DM][EO][LV]E_SELF' '* ]] && for r in "${recs[@]}"; do
-		[[ $r != 'DELETE_SELF ./' && $r != 'MOVE_SELF ./' ]] ||
-			die "the source folder $src was deleted or moved; stopping"
+	all=" ${recs[*]} "
+	[[ $all != *' BATCH_END  '* ]] || batch_end=1
+	[[ $all == *' Q_OVERFLOW  '* || $all == *' '[DM][EO][LV]E_SELF' ./'* ]] && for r in "${recs[@]}"; do
+		case $r in
+		'Q_OVERFLOW ') over=1 ;;
+		'DELETE_SELF ./' | 'MOVE_SELF ./') die "the source folder $src was deleted or moved; stopping" ;;
+		esac
 	done
-	recs=("${recs[@]#* }")
-	paths+=("${recs[@]%/}")
+	((over == 0)) || { full=1; say "the kernel's event queue overflowed: events were lost; full sync"; }
+	paths+=("${recs[@]#* }")
 }
 
 say "watching $src"
@@ -212,9 +222,11 @@ while :; do
 	{
 		if [ -n "$first" ]; then printf '%s' "$first"; else printf '\0'; fi
 		dd if=/dev/fd/"$events" iflag=nonblock bs=1M status=none 2>/dev/null
+		printf E
 	} >"$work/chunk"
 	records
-	((batch_end)) || continue
+	# A long burst goes in parts: rsync then runs while it goes on.
+	((batch_end || ${#paths[@]} >= max_events)) || continue
 	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
 	paths=() batch_end=0
 	sync_due

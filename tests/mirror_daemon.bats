@@ -93,8 +93,11 @@ make_tree() {
 	rm -r src/copied/d1
 	mv "src/dir with space" "src/dir with space 2"
 	echo again >>"src/dir with space 2/new"$'\n'"line"
+	# Names that hold the words of the watcher's own records.
+	echo words >"src/ Q_OVERFLOW  BATCH_END  DELETE_SELF "
 	wait_mirrored src module
 	! grep -q 'failed' mirror.err || fail "a sync failed: $(cat mirror.err)"
+	! grep -q 'overflow' mirror.err || fail "a name taken for an overflow: $(cat mirror.err)"
 	stop_mirror
 }
 
@@ -219,6 +222,29 @@ make_tree() {
 	wait_mirrored src module
 	wait_file_match mirror.err "^mirror.sh: $URL: 1 file\\(s\\), 5 bytes, [0-9]+\\.[0-9]{2} s\$"
 	stop_mirror
+}
+
+@test "mirror.sh -n sends a long burst in parts while it goes on" {
+	mkdir src
+	echo seed >src/seed
+	# The watcher ends no burst for ten minutes: only -n can send these.
+	start_mirror -q 600 -m 600 -n 20 -s src -d "$URL"
+	wait_synced module/seed
+	python3 -c '
+for i in range(100):
+    with open("src/f%03d" % i, "w") as f:
+        f.write("x")
+'
+	wait_synced module/f000
+	grep -q "^mirror.sh: $URL: [1-9][0-9]* file(s), " mirror.err || fail "no sync logged: $(cat mirror.err)"
+	stop_mirror
+}
+
+@test "mirror.sh refuses an -n that is not a whole number of events" {
+	mkdir src
+	run "$MIRROR" -i "$IW" -n 0 -s src -d "$PWD/copy"
+	[ "$status" -eq 1 ] || fail "status $status"
+	[ "$output" = "mirror.sh: -n: '0' is not a whole number of events" ] || fail "said: $output"
 }
 
 # synced_times N: mirror.sh -v said N times that a destination is in sync.
