@@ -160,9 +160,10 @@ rsync_to() {
 }
 
 # sync_due: each destination that may be tried now gets everything (full=1, or
-# after a failure) or the burst's paths in $work/list, with -r for the folders
-# among them: one renamed in the tree has no events for what it holds. Sets
-# due_at, when the next retry or periodic sync is due (0: none).
+# after a failure) or the burst's paths in $work/list, with -r and --delete for
+# the folders among them: one renamed in the tree has no events for what it
+# holds, and one listed is sent whole. Sets due_at, when the next retry or
+# periodic sync is due (0: none).
 sync_due() {
 	local i
 	((next_full == 0 || EPOCHSECONDS < next_full)) || full=1 next_full=$((EPOCHSECONDS + full_every))
@@ -171,7 +172,7 @@ sync_due() {
 		if ((due[i] > EPOCHSECONDS)); then :
 		elif ((full || fails[i])); then rsync_to "$i" -a --delete
 		elif [ -s "$work/list" ]; then
-			rsync_to "$i" -a -r --files-from="$work/list" --from0 --delete-missing-args --force
+			rsync_to "$i" -a -r --delete --files-from="$work/list" --from0 --delete-missing-args --force
 		elif ((verbose)); then say "${dests[i]}: nothing to send"
 		fi
 		((due[i] > 0 && (due_at == 0 || due[i] < due_at))) && due_at=${due[i]}
@@ -227,7 +228,12 @@ while :; do
 	records
 	# A long burst goes in parts: rsync then runs while it goes on.
 	((batch_end || ${#paths[@]} >= max_events)) || continue
-	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu >"$work/list"
+	# Each path once, none under a folder also listed, which rsync sends whole:
+	# a file listed twice costs rsync as much as two (sort puts a folder first).
+	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu | LC_ALL=C awk '
+		BEGIN { RS = ORS = "\0" }
+		{ sub(/\/$/, "") } $0 == "" || $0 in sent { next }
+		{ for (p = $0; sub(/\/[^\/]*$/, "", p);) if (p in sent) next; sent[$0]; print }' >"$work/list"
 	paths=() batch_end=0
 	sync_due
 done

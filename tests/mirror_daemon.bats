@@ -93,6 +93,9 @@ make_tree() {
 	rm -r src/copied/d1
 	mv "src/dir with space" "src/dir with space 2"
 	echo again >>"src/dir with space 2/new"$'\n'"line"
+	# A folder listed with a file deleted in it: the folder is sent whole,
+	# the deletion too.
+	rm src/d5/s0/f1 && chmod 700 src/d5/s0
 	# Names that hold the words of the watcher's own records.
 	echo words >"src/ Q_OVERFLOW  BATCH_END  DELETE_SELF "
 	wait_mirrored src module
