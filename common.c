@@ -4,7 +4,7 @@
  *   diagnostics and memory	msg, die, xmalloc
  *   event names		event_list_parse, event_mask_format
  *   options and operands	options_next, path_list_build
- *   output buffer		outbuf_add, outbuf_flush
+ *   output buffer		outbuf_add, outbuf_flush, pipe_open_nonblocking
  *   time, signals, waiting	signals_catch, wait_events, the pacer
  *   the watch table		struct watcher; the wd index, the tree
  *				of names, watch_path
@@ -571,6 +571,23 @@ outbuf_flush(struct outbuf *ob, int fd, int idle_ms)
 	}
 	ob->len = 0;
 	return 0;
+}
+
+/*
+ * A descriptor of our own, without blocking, for the pipe fd writes to;
+ * -1 when fd is no pipe or it cannot be opened. O_NONBLOCK belongs to the
+ * open file, which other processes may share, so the pipe is opened anew.
+ */
+int
+pipe_open_nonblocking(int fd)
+{
+	char path[64];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 }
 
 /* -------- Time, signals, waiting ------------------------------------ */

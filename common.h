@@ -141,6 +141,7 @@ void outbuf_add(struct outbuf *ob, const void *p, size_t n);
 void outbuf_addc(struct outbuf *ob, char c);
 void outbuf_adds(struct outbuf *ob, const char *s);
 int outbuf_flush(struct outbuf *ob, int fd, int idle_ms);
+int pipe_open_nonblocking(int fd);
 
 /*
  * The watcher: the kernel's watches of the operands (and, under -r, of

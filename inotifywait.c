@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -609,21 +608,14 @@ output_open(struct printer *pr, const char *path)
 
 /*
  * Output to a pipe is written without blocking, so that the kernel queue
- * is still read while the reader is slow. O_NONBLOCK belongs to the open
- * file, which other processes may share, so the pipe is opened anew for
- * us alone; where that fails, writes block as before.
+ * is still read while the reader is slow; where the pipe cannot be opened
+ * so, writes block as before.
  */
 static void
 output_setup(struct printer *pr)
 {
-	char path[64];
-	struct stat st;
-	int fd;
+	int fd = pipe_open_nonblocking(pr->out_fd);
 
-	if (fstat(pr->out_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
-		return;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", pr->out_fd);
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	pr->out_fd = fd;

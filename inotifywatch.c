@@ -13,6 +13,8 @@
 
 #define SORT_TOTAL 0  /* sort_key value for the total column */
 #define NBITS      32 /* event bits counted per watch */
+/* After a signal that ends us, how long a reader may take nothing (ms). */
+#define TABLE_STOP_WAIT_MS 2000
 
 struct options {
 	struct common_opts c;
@@ -304,8 +306,33 @@ row_cmp(const void *a, const void *b)
 	return (x->rank > y->rank) - (x->rank < y->rank);
 }
 
+/*
+ * The table goes out whole, waiting for the reader. After a signal that
+ * ends us, a pipe whose reader takes none of it for a while is not waited
+ * for: the signal then ends us, as it ends a program that does not catch
+ * it.
+ */
 static void
-table_print(struct watcher *wt, const struct stats *st)
+table_write(struct outbuf *out, int signalled)
+{
+	int fd = signalled ? pipe_open_nonblocking(STDOUT_FILENO) : -1;
+
+	if (outbuf_flush(out, fd < 0 ? STDOUT_FILENO : fd,
+		fd < 0 ? -1 : TABLE_STOP_WAIT_MS) < 0) {
+		if (errno == ETIMEDOUT) {
+			msg("Couldn't write the table: the reader took none "
+			    "for %d seconds.",
+			    TABLE_STOP_WAIT_MS / 1000);
+			signal_exit();
+		}
+		die("Couldn't write the table: %s", strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+table_print(struct watcher *wt, const struct stats *st, int signalled)
 {
 	static const struct counts none;
 	const struct options *opt = st->opt;
@@ -367,8 +394,7 @@ table_print(struct watcher *wt, const struct stats *st)
 		outbuf_adds(&out, watch_path(wt, rows[i].watch, NULL));
 		outbuf_addc(&out, '\n');
 	}
-	if (outbuf_flush(&out, STDOUT_FILENO, -1) < 0)
-		die("Couldn't write the table: %s", strerror(errno));
+	table_write(&out, signalled);
 	free(out.data);
 	free(rows);
 }
@@ -413,7 +439,7 @@ table_dump(struct watcher *wt, void *arg)
 {
 	const struct stats *st = arg;
 
-	table_print(wt, st);
+	table_print(wt, st, 0);
 	fputs("\n", stdout);
 	fflush(stdout);
 }
@@ -445,8 +471,7 @@ main(int argc, char **argv)
 	run.timeout = opt.c.timeout;
 	run.dump = table_dump;
 	run.out_fd = -1;
-	watcher_run(wt, &run);
-	table_print(wt, &st);
+	table_print(wt, &st, watcher_run(wt, &run) == RUN_SIGNAL);
 	stats_free(&st);
 	watcher_free(wt);
 	path_list_free(&pl);

@@ -383,3 +383,25 @@ check_sorted() {
 	# The row's total counts the IGNORED that ended its watch, as totals do.
 	expect_out 'total  moved_from  create  filename\n2      0           1       w/sub/\n1      1           0       w/\n'
 }
+
+@test "inotifywatch ends on SIGTERM even when the reader of its table takes nothing" {
+	deliberate_difference "the reference waits in its write for ever" "$IWATCH"
+	mkfifo pipe
+	# The reader opens the pipe and never reads.
+	sleep 600 <pipe 3>&- &
+	WRITER=$!
+	# 300 rows of more than 200 bytes: more than the pipe holds.
+	local long i
+	long=$(printf '%0200d' 0)
+	for i in $(seq 300); do mkdir "w/$long-$i"; done
+	"$IWATCH" -r -z w >pipe 2>err 3>&- &
+	PID=$!
+	wait_file_match err '^Finished establishing watches, now collecting statistics\.$'
+	# Counted before the signal is handled: the queue is read to its end.
+	touch w/f
+	kill -TERM "$PID"
+	wait_exit
+	expect_status 143
+	grep -q "^Couldn't write the table: the reader took none for 2 seconds\.\$" err ||
+		fail "no word of the table left unwritten: $(cat err)"
+}
