@@ -606,22 +606,6 @@ output_open(struct printer *pr, const char *path)
 	pr->out_fd = fd;
 }
 
-/*
- * Output to a pipe is written without blocking, so that the kernel queue
- * is still read while the reader is slow; where the pipe cannot be opened
- * so, writes block as before.
- */
-static void
-output_setup(struct printer *pr)
-{
-	int fd = pipe_open_nonblocking(pr->out_fd);
-
-	if (fd < 0)
-		return;
-	pr->out_fd = fd;
-	pr->out_pipe = 1;
-}
-
 /* The reader went away: end as a write would have ended us. */
 static void
 output_gone(void *arg)
@@ -629,6 +613,26 @@ output_gone(void *arg)
 	(void)arg;
 	raise(SIGPIPE);
 	die("Couldn't write events: %s", strerror(EPIPE));
+}
+
+/*
+ * Output to a pipe is written without blocking, so that the kernel queue
+ * is still read while the reader is slow; where the pipe cannot be opened
+ * so, writes block as before. A pipe without a reader (ENXIO) had one
+ * when we started: it has gone, and a blocking write would not tell
+ * until the next event.
+ */
+static void
+output_setup(struct printer *pr)
+{
+	int fd = pipe_open_nonblocking(pr->out_fd);
+
+	if (fd < 0 && errno == ENXIO)
+		output_gone(pr);
+	if (fd < 0)
+		return;
+	pr->out_fd = fd;
+	pr->out_pipe = 1;
 }
 
 static size_t
