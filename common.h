@@ -141,6 +141,8 @@ void outbuf_add(struct outbuf *ob, const void *p, size_t n);
 void outbuf_addc(struct outbuf *ob, char c);
 void outbuf_adds(struct outbuf *ob, const char *s);
 int outbuf_flush(struct outbuf *ob, int fd, int idle_ms);
+/* After a signal that ends us, how long a reader may take nothing (ms). */
+#define OUTPUT_STOP_WAIT_MS 2000
 int pipe_open_nonblocking(int fd);
 
 /*

@@ -65,8 +65,6 @@ struct format {
  * past it the kernel queue is left to fill, and its overflow is reported.
  */
 #define OUTPUT_HELD_MAX (64u << 20)
-/* After a signal that ends us, how long a reader may take nothing (ms). */
-#define OUTPUT_STOP_WAIT_MS 2000
 /*
  * A pipe that fills is grown once to this (Linux's default pipe-max-size),
  * so that a reader which falls behind finds what is held there, and takes

@@ -13,8 +13,6 @@
 
 #define SORT_TOTAL 0  /* sort_key value for the total column */
 #define NBITS      32 /* event bits counted per watch */
-/* After a signal that ends us, how long a reader may take nothing (ms). */
-#define TABLE_STOP_WAIT_MS 2000
 
 struct options {
 	struct common_opts c;
@@ -318,11 +316,11 @@ table_write(struct outbuf *out, int signalled)
 	int fd = signalled ? pipe_open_nonblocking(STDOUT_FILENO) : -1;
 
 	if (outbuf_flush(out, fd < 0 ? STDOUT_FILENO : fd,
-		fd < 0 ? -1 : TABLE_STOP_WAIT_MS) < 0) {
+		fd < 0 ? -1 : OUTPUT_STOP_WAIT_MS) < 0) {
 		if (errno == ETIMEDOUT) {
 			msg("Couldn't write the table: the reader took none "
 			    "for %d seconds.",
-			    TABLE_STOP_WAIT_MS / 1000);
+			    OUTPUT_STOP_WAIT_MS / 1000);
 			signal_exit();
 		}
 		die("Couldn't write the table: %s", strerror(errno));

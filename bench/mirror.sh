@@ -8,8 +8,9 @@
 # sync, then makes the changes one after the other, each once the mirror
 # caught up with the last. Nothing is deleted before the end: ext4 makes
 # each new file slow for minutes after many were deleted (it looks for a
-# free inode not deleted of late), which would measure the last clean-up. A mirror not equal after LIMIT seconds counts
-# as "never". Prints the median of RUNS for each change and tool.
+# free inode not deleted of late), which would measure the last clean-up.
+# A mirror not equal after LIMIT seconds counts as "never". Prints the
+# median of RUNS for each change and tool.
 #   bench/mirror.sh [RUNS]     (default 3; LIMIT=30 by default; TOOLS and
 #   CHANGES, lists separated by spaces, choose a part of the table)
 set -u
