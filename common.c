@@ -3174,6 +3174,11 @@ tree_follow(struct watcher *wt, const struct event *ev, int stale, int told,
 			 */
 			if (node_above(t, child, ev->watch))
 				return;
+			/* Renamed to a path --prune leaves out: it left the tree. */
+			if (child_excluded(wt, ev->watch, ev->name, len)) {
+				tree_remove(wt, child);
+				return;
+			}
 			other = node_child(t, ev->watch, ev->name);
 			tree_move(wt, child, ev->watch, ev->name);
 			/*
@@ -4291,9 +4296,12 @@ fan_rename(struct watcher *wt, uint32_t isdir, const struct fan_name *from,
 		/*
 		 * Into itself by our reckoning, which found some directories
 		 * by the paths they have now: it starts again from the file
-		 * system rather than make a loop.
+		 * system rather than make a loop. Renamed to a path --prune
+		 * leaves out: it left the tree.
 		 */
-		if (moved >= 0 && node_above(&wt->table, moved, dst)) {
+		if (moved >= 0 &&
+		    (node_above(&wt->table, moved, dst) ||
+			child_excluded(wt, dst, to->name, strlen(to->name)))) {
 			fan_node_gone(wt, moved, 0);
 			fan_cache_forget(f, obj);
 		} else if (moved >= 0) {

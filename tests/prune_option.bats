@@ -2,7 +2,8 @@
 # --prune REGEX (ours): under -r, a directory below an operand whose path,
 # as %w prints it (with its final slash), matches the POSIX extended
 # regular expression gets no watch, and nothing below it does: at set-up,
-# when it is created or moved in later, and in both back ends. Its parent's
+# when it is created or moved in later, or renamed to a matching path,
+# and in both back ends. Its parent's
 # events that name it still come. Operands themselves are always watched.
 
 load helper
@@ -40,6 +41,24 @@ setup_file() {
 	wait_lines out 4
 	expect out 'w/ CREATE,ISDIR new.d' 'w/ MOVED_TO,ISDIR moved.d' \
 		'w/ CREATE,ISDIR plain' 'w/plain/ CREATE f'
+}
+
+@test "--prune stops watching a directory renamed to a matching name or into a pruned one, with all below it" {
+	deliberate_difference "$PRUNE_REASON"
+	mkdir -p w/a/sub w/cache.d
+	start_iw -m -r -e create,moved_to --prune '\.d/$' w
+	mv w/a w/a.d
+	mkdir -p w/b/sub
+	wait_lines out 3
+	mv w/b w/cache.d/b
+	touch w/a.d/f w/a.d/sub/f w/cache.d/b/f w/cache.d/b/sub/f w/end
+	wait_lines out 4
+	expect out 'w/ MOVED_TO,ISDIR a.d' 'w/ CREATE,ISDIR b' 'w/b/ CREATE,ISDIR sub' \
+		'w/ CREATE end'
+	if [ "${BACKEND:-}" != fanotify ]; then
+		[ "$(count_watches "$PID")" -eq 1 ] ||
+			fail "$(count_watches "$PID") watches, expected 1 (w)"
+	fi
 }
 
 @test "--prune never leaves an operand unwatched, and several patterns all apply" {
