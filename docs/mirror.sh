@@ -232,10 +232,12 @@ while :; do
 	((batch_end || ${#paths[@]} >= max_events)) || continue
 	# Each path once, none under a folder also listed, which rsync sends whole:
 	# a file listed twice costs rsync as much as two (sort puts a folder first).
-	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu | LC_ALL=C awk '
-		BEGIN { RS = ORS = "\0" }
+	# None under an excluded folder: rsync would make the folders on its path.
+	((${#paths[@]} == 0)) || printf '%s\0' "${paths[@]}" | LC_ALL=C sort -zu | prune=$prune LC_ALL=C awk '
+		BEGIN { RS = ORS = "\0"; x = ENVIRON["prune"] }
 		{ sub(/\/$/, "") } $0 == "" || $0 in sent { next }
-		{ for (p = $0; sub(/\/[^\/]*$/, "", p);) if (p in sent) next; sent[$0]; print }' >"$work/list"
+		{ for (p = $0; sub(/\/[^\/]*$/, "", p);) if (p in sent || (x != "" && p "/" ~ x)) next
+		  sent[$0]; print }' >"$work/list"
 	paths=() batch_end=0
 	sync_due
 done
