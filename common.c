@@ -3834,7 +3834,8 @@ fan_hinted(struct watcher *wt, struct fan_hint *h, int fs,
 	f->hint_depth--;
 	if (parent < 0)
 		return parent;
-	if (!wt->recursive && wt->table.w[parent].parent >= 0)
+	if ((!wt->recursive && wt->table.w[parent].parent >= 0) ||
+	    child_excluded(wt, parent, h->parent.name, strlen(h->parent.name)))
 		return FAN_OUTSIDE;
 	/*
 	 * A deleted one gets a node of its own, gone already (not the one
@@ -4099,6 +4100,9 @@ fan_delete_self(struct watcher *wt, int dir, const char *name,
 
 	if (c < 0)
 		c = node_child(&wt->table, dir, name);
+	/* Left out by --prune: no watch of inotify's would tell it. */
+	if (c < 0 && child_excluded(wt, dir, name, strlen(name)))
+		return 0;
 	if (c < 0) {
 		c = fan_node_new(wt, dir, name, strlen(name));
 		fan_node_gone(wt, c, 1);

@@ -88,3 +88,52 @@ setup_file() {
 	expect_status 1
 	expect err "Error in \`prune' regular expression: ("
 }
+
+# pruned_path DIR: DIR (w/a/b/), or a folder above it below w/, matches
+# the pattern of the random test below.
+pruned_path() {
+	local p=${1#w/}
+	while [ -n "$p" ]; do
+		[[ ! "w/$p" =~ \.p/$ ]] || return 0
+		p=${p%/}
+		[[ $p == */* ]] && p=${p%/*}/ || p=
+	done
+	return 1
+}
+
+@test "--prune under seeded random folder moves: no event from below a pruned folder, and a watch for each other folder" {
+	deliberate_difference "$PRUNE_REASON"
+	local seed i op dirs subs d s name bad want have
+	local names=(a0 a1 b0 b1 c0 a0.p a1.p b0.p)
+	for seed in ${PRUNE_RANDOM_SEEDS:-3 4 17 101}; do
+		rm -rf w && mkdir -p w/a w/b.p/c
+		RANDOM=$seed
+		start_iw -m -r -e create,moved_to,moved_from,delete --prune '\.p/$' w
+		for ((i = 0; i < 150; i++)); do
+			# Sorted: the order of a folder differs between file systems.
+			mapfile -t dirs < <(find w -type d | LC_ALL=C sort)
+			subs=("${dirs[@]:1}")
+			d=${dirs[RANDOM % ${#dirs[@]}]} name=${names[RANDOM % 8]}
+			s=${subs[RANDOM % (${#subs[@]} + 1)]:-}
+			op=$((RANDOM % 4))
+			case $op in
+			0) mkdir "$d/$name" 2>/dev/null || true ;;
+			1) [ -z "$s" ] || mv "$s" "$d/$name" 2>/dev/null || true ;;
+			2) touch "$d/f$name" ;;
+			3) [ -z "$s" ] || ((RANDOM % 4)) || rm -rf "$s" ;;
+			esac
+		done
+		touch w/end
+		wait_file_match out '^w/ CREATE end$'
+		bad=$(while read -r d _; do pruned_path "$d" && echo "$d"; done <out | head -3)
+		[ -z "$bad" ] || fail "seed $seed: events from below a pruned folder: $bad (again: PRUNE_RANDOM_SEEDS=$seed bats -f 'seeded random folder' tests/prune_option.bats)"
+		if [ "${BACKEND:-}" != fanotify ]; then
+			want=0
+			while read -r d; do pruned_path "$d/" || want=$((want + 1)); done < <(find w -type d)
+			have=$(count_watches "$PID")
+			[ "$have" -eq "$want" ] ||
+				fail "seed $seed: $have watches for $want folders not pruned (again: PRUNE_RANDOM_SEEDS=$seed bats -f 'seeded random folder' tests/prune_option.bats)"
+		fi
+		kill "$PID" && wait "$PID" || true
+	done
+}
