@@ -143,6 +143,10 @@ rsync_to() {
 	rsync "$@" --sockopts=TCP_NODELAY --stats --no-h "${filter[@]}" "${rsync_opts[@]}" -- "$src/" "$d" >"$work/stats" 2>"$work/rsync.err" &
 	child=$! && wait "$child"
 	rc=$? child=''
+	# 23 with only "Not a directory": a listed path's folder became a file
+	# meanwhile, an event of its own, which a later burst sends.
+	((rc != 23)) || grep -qv -e 'link_stat .* failed: Not a directory (20)$' \
+		-e '^rsync error: some files/attrs were not transferred' "$work/rsync.err" || rc=24
 	if ((rc == 0 || rc == 24)); then   # 24: files vanished meanwhile
 		((fails[i] == 0)) || say "$d is in sync again"
 		fails[i]=0 due[i]=0

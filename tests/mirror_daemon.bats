@@ -230,6 +230,26 @@ make_tree() {
 	stop_mirror
 }
 
+@test "mirror.sh takes a listed path whose folder became a file before rsync ran as no failure" {
+	local real
+	real=$(command -v rsync)
+	mkdir -p src/d bin
+	# An rsync that first runs ./hook, once: the change lands between the
+	# list and the run.
+	printf '#!/bin/sh\n[ ! -f "%s/hook" ] || { sh "%s/hook"; rm -f "%s/hook"; }\nexec "%s" "$@"\n' \
+		"$PWD" "$PWD" "$PWD" "$real" >bin/rsync
+	chmod +x bin/rsync
+	PATH=$PWD/bin:$PATH start_mirror -s src -d "$URL"
+	wait_synced module/d
+	printf 'rm -r "%s/src/d" && echo file >"%s/src/d"\n' "$PWD" "$PWD" >hook
+	echo x >src/d/x
+	within "$MIRROR_DEADLINE" test -f module/d || fail "d did not become a file on the mirror: $(cat mirror.err)"
+	wait_mirrored src module
+	[ ! -e hook ] || fail "the hook did not run"
+	! grep -q 'failed' mirror.err || fail "taken for a failure: $(cat mirror.err)"
+	stop_mirror
+}
+
 @test "mirror.sh logs one line per sync: destination, files, bytes and seconds" {
 	mkdir src
 	echo seed >src/seed
